@@ -1,0 +1,2 @@
+//! fleetca online issuing service.
+#![forbid(unsafe_code)]

@@ -1,0 +1,266 @@
+//! Certificate profiles: what a root, a cluster intermediate and (later) a leaf look like.
+//! Each profile turns a few operator choices into complete rcgen parameters; nothing a
+//! requester asks for in a CSR widens them.
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use der::asn1::{Ia5String, OctetString};
+use der::Encode;
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa,
+    KeyIdMethod, KeyUsagePurpose,
+};
+use time::OffsetDateTime;
+use x509_cert::ext::pkix::constraints::name::{GeneralSubtree, NameConstraints};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
+
+use crate::serial::Serial;
+use crate::Error;
+
+/// OID arcs of extensions rcgen does not write itself.
+const OID_NAME_CONSTRAINTS: &[u64] = &[2, 5, 29, 30];
+const OID_AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+
+/// Default root lifetime: 20 years.
+pub const ROOT_VALIDITY_DAYS: i64 = 20 * 365 + 5;
+/// Default intermediate lifetime: 3 years.
+pub const INTERMEDIATE_VALIDITY_DAYS: i64 = 3 * 365 + 1;
+
+/// The offline root.
+#[derive(Clone, Debug)]
+pub struct RootProfile {
+    /// Subject commonName.
+    pub common_name: String,
+    /// Subject organizationName, if any.
+    pub organization: Option<String>,
+    /// Validity start.
+    pub not_before: OffsetDateTime,
+    /// Validity end.
+    pub not_after: OffsetDateTime,
+    /// Serial number.
+    pub serial: Serial,
+}
+
+fn name(common_name: &str, organization: Option<&str>) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    if let Some(o) = organization {
+        dn.push(DnType::OrganizationName, o);
+    }
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+impl RootProfile {
+    /// rcgen parameters: CA with no pathLen, keyCertSign + cRLSign critical, SKI (SHA-256
+    /// method), no AKI (self-signed).
+    pub fn params(&self) -> Result<CertificateParams, Error> {
+        if self.not_after <= self.not_before {
+            return Err(Error::Profile(
+                "root notAfter must be after notBefore".into(),
+            ));
+        }
+        let mut p = CertificateParams::default();
+        p.distinguished_name = name(&self.common_name, self.organization.as_deref());
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        p.not_before = self.not_before;
+        p.not_after = self.not_after;
+        p.serial_number = Some(self.serial.to_rcgen());
+        p.key_identifier_method = KeyIdMethod::Sha256;
+        p.use_authority_key_identifier_extension = false;
+        Ok(p)
+    }
+}
+
+/// A per-cluster intermediate CA, signed by the root in a ceremony.
+#[derive(Clone, Debug)]
+pub struct IntermediateProfile {
+    /// Subject commonName.
+    pub common_name: String,
+    /// Subject organizationName, if any.
+    pub organization: Option<String>,
+    /// Validity start.
+    pub not_before: OffsetDateTime,
+    /// Validity end (the caller clamps it to the root's).
+    pub not_after: OffsetDateTime,
+    /// Serial number.
+    pub serial: Serial,
+    /// Permitted dNSName subtrees (`cluster1.example.org`, `svc.cluster.local`).
+    pub permitted_dns: Vec<String>,
+    /// Permitted URI host (the SPIFFE trust domain).
+    pub permitted_uri_hosts: Vec<String>,
+    /// Excluded iPAddress subtrees (loopback by default).
+    pub excluded_ip: Vec<(IpAddr, u8)>,
+    /// CRL distribution point (the root CRL's URL).
+    pub crl_url: Option<String>,
+    /// AIA caIssuers URL (where the root certificate can be fetched).
+    pub ca_issuers_url: Option<String>,
+    /// AIA OCSP URL for the root's responder, if any.
+    pub ocsp_url: Option<String>,
+}
+
+/// Loopback ranges every intermediate excludes: a certificate for them identifies nothing.
+pub fn loopback_exclusions() -> Vec<(IpAddr, u8)> {
+    vec![
+        (IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+        (IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+    ]
+}
+
+fn ia5(s: &str) -> Result<Ia5String, Error> {
+    Ia5String::new(s).map_err(|_| Error::Profile(format!("{s:?} is not IA5 (ASCII)")))
+}
+
+fn ip_subtree(ip: IpAddr, prefix: u8) -> Result<GeneralSubtree, Error> {
+    let (addr, len): (Vec<u8>, u8) = match ip {
+        IpAddr::V4(v4) => (v4.octets().to_vec(), 32),
+        IpAddr::V6(v6) => (v6.octets().to_vec(), 128),
+    };
+    if prefix > len {
+        return Err(Error::Profile(format!(
+            "prefix /{prefix} too long for {ip}"
+        )));
+    }
+    let mut mask = vec![0u8; addr.len()];
+    for (i, m) in mask.iter_mut().enumerate() {
+        let bits = (prefix as i32 - 8 * i as i32).clamp(0, 8);
+        *m = if bits == 0 { 0 } else { 0xffu8 << (8 - bits) };
+    }
+    let mut bytes = addr;
+    bytes.extend_from_slice(&mask);
+    let octets = OctetString::new(bytes).map_err(|e| Error::Build(e.to_string()))?;
+    Ok(GeneralSubtree {
+        base: GeneralName::IpAddress(octets),
+        minimum: 0,
+        maximum: None,
+    })
+}
+
+/// DER of a nameConstraints value. Empty permitted/excluded lists are omitted, never written as
+/// empty SEQUENCEs (FIELD-CASES C30). Returns `None` if both are empty.
+pub fn name_constraints_der(
+    permitted_dns: &[String],
+    permitted_uri_hosts: &[String],
+    excluded_ip: &[(IpAddr, u8)],
+) -> Result<Option<Vec<u8>>, Error> {
+    let mut permitted = Vec::new();
+    for d in permitted_dns {
+        permitted.push(GeneralSubtree {
+            base: GeneralName::DnsName(ia5(d)?),
+            minimum: 0,
+            maximum: None,
+        });
+    }
+    for u in permitted_uri_hosts {
+        permitted.push(GeneralSubtree {
+            base: GeneralName::UniformResourceIdentifier(ia5(u)?),
+            minimum: 0,
+            maximum: None,
+        });
+    }
+    let excluded = excluded_ip
+        .iter()
+        .map(|(ip, prefix)| ip_subtree(*ip, *prefix))
+        .collect::<Result<Vec<_>, _>>()?;
+    if permitted.is_empty() && excluded.is_empty() {
+        return Ok(None);
+    }
+    let nc = NameConstraints {
+        permitted_subtrees: (!permitted.is_empty()).then_some(permitted),
+        excluded_subtrees: (!excluded.is_empty()).then_some(excluded),
+    };
+    nc.to_der()
+        .map(Some)
+        .map_err(|e| Error::Build(e.to_string()))
+}
+
+/// DER of an authorityInfoAccess value with OCSP and caIssuers URLs.
+pub fn authority_info_access_der(
+    ocsp: Option<&str>,
+    ca_issuers: Option<&str>,
+) -> Result<Option<Vec<u8>>, Error> {
+    let mut v = Vec::new();
+    if let Some(u) = ocsp {
+        v.push(AccessDescription {
+            access_method: const_oid::db::rfc5280::ID_AD_OCSP,
+            access_location: GeneralName::UniformResourceIdentifier(ia5(u)?),
+        });
+    }
+    if let Some(u) = ca_issuers {
+        v.push(AccessDescription {
+            access_method: const_oid::db::rfc5280::ID_AD_CA_ISSUERS,
+            access_location: GeneralName::UniformResourceIdentifier(ia5(u)?),
+        });
+    }
+    if v.is_empty() {
+        return Ok(None);
+    }
+    AuthorityInfoAccessSyntax(v)
+        .to_der()
+        .map(Some)
+        .map_err(|e| Error::Build(e.to_string()))
+}
+
+/// Appends the AIA extension (non-critical) when any URL is set.
+pub fn push_aia(
+    p: &mut CertificateParams,
+    ocsp: Option<&str>,
+    ca_issuers: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(der) = authority_info_access_der(ocsp, ca_issuers)? {
+        p.custom_extensions.push(CustomExtension::from_oid_content(
+            OID_AUTHORITY_INFO_ACCESS,
+            der,
+        ));
+    }
+    Ok(())
+}
+
+impl IntermediateProfile {
+    /// rcgen parameters: CA with pathLen 0 (critical), keyCertSign + cRLSign +
+    /// digitalSignature (critical; digitalSignature lets it sign OCSP responses itself),
+    /// SKI, AKI copied from the issuer, name constraints (critical), CDP and AIA.
+    pub fn params(&self) -> Result<CertificateParams, Error> {
+        if self.not_after <= self.not_before {
+            return Err(Error::Profile(
+                "intermediate notAfter must be after notBefore".into(),
+            ));
+        }
+        let mut p = CertificateParams::default();
+        p.distinguished_name = name(&self.common_name, self.organization.as_deref());
+        p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+        ];
+        p.not_before = self.not_before;
+        p.not_after = self.not_after;
+        p.serial_number = Some(self.serial.to_rcgen());
+        p.key_identifier_method = KeyIdMethod::Sha256;
+        p.use_authority_key_identifier_extension = true;
+        if let Some(url) = &self.crl_url {
+            p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec![url.clone()],
+            }];
+        }
+        if let Some(der) = name_constraints_der(
+            &self.permitted_dns,
+            &self.permitted_uri_hosts,
+            &self.excluded_ip,
+        )? {
+            let mut ext = CustomExtension::from_oid_content(OID_NAME_CONSTRAINTS, der);
+            ext.set_criticality(true);
+            p.custom_extensions.push(ext);
+        }
+        push_aia(
+            &mut p,
+            self.ocsp_url.as_deref(),
+            self.ca_issuers_url.as_deref(),
+        )?;
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests;
