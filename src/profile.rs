@@ -50,10 +50,20 @@ fn name(common_name: &str, organization: Option<&str>) -> DistinguishedName {
     dn
 }
 
+/// The subject key identifier for a key: SHA-1 over the subjectPublicKey BIT STRING contents
+/// (RFC 5280 §4.2.1.2 method 1), the value linters and OCSP `byKey` responder IDs recognise.
+pub fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
+    use der::Decode;
+    let spki = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki_der)
+        .map_err(|e| Error::Parse(format!("SubjectPublicKeyInfo: {e}")))?;
+    let bits = spki.subject_public_key.raw_bytes();
+    Ok(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bits).as_ref().to_vec())
+}
+
 impl RootProfile {
-    /// rcgen parameters: CA with no pathLen, keyCertSign + cRLSign critical, SKI (SHA-256
-    /// method), no AKI (self-signed).
-    pub fn params(&self) -> Result<CertificateParams, Error> {
+    /// rcgen parameters for the root whose key is `spki_der`: CA with no pathLen,
+    /// keyCertSign + cRLSign critical, SKI, no AKI (self-signed).
+    pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
         if self.not_after <= self.not_before {
             return Err(Error::Profile(
                 "root notAfter must be after notBefore".into(),
@@ -66,7 +76,7 @@ impl RootProfile {
         p.not_before = self.not_before;
         p.not_after = self.not_after;
         p.serial_number = Some(self.serial.to_rcgen());
-        p.key_identifier_method = KeyIdMethod::Sha256;
+        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
         p.use_authority_key_identifier_extension = false;
         Ok(p)
     }
@@ -220,7 +230,7 @@ impl IntermediateProfile {
     /// rcgen parameters: CA with pathLen 0 (critical), keyCertSign + cRLSign +
     /// digitalSignature (critical; digitalSignature lets it sign OCSP responses itself),
     /// SKI, AKI copied from the issuer, name constraints (critical), CDP and AIA.
-    pub fn params(&self) -> Result<CertificateParams, Error> {
+    pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
         if self.not_after <= self.not_before {
             return Err(Error::Profile(
                 "intermediate notAfter must be after notBefore".into(),
@@ -237,7 +247,7 @@ impl IntermediateProfile {
         p.not_before = self.not_before;
         p.not_after = self.not_after;
         p.serial_number = Some(self.serial.to_rcgen());
-        p.key_identifier_method = KeyIdMethod::Sha256;
+        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
         p.use_authority_key_identifier_extension = true;
         if let Some(url) = &self.crl_url {
             p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
