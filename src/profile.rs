@@ -57,7 +57,11 @@ pub fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
     let spki = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki_der)
         .map_err(|e| Error::Parse(format!("SubjectPublicKeyInfo: {e}")))?;
     let bits = spki.subject_public_key.raw_bytes();
-    Ok(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bits).as_ref().to_vec())
+    Ok(
+        ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bits)
+            .as_ref()
+            .to_vec(),
+    )
 }
 
 impl RootProfile {

@@ -14,7 +14,9 @@ struct Ceremony {
 impl Ceremony {
     fn new() -> Self {
         require("openssl", "apt-get install openssl");
-        Self { hsm: SoftHsm::new() }
+        Self {
+            hsm: SoftHsm::new(),
+        }
     }
 
     fn dir(&self) -> PathBuf {
@@ -33,7 +35,13 @@ impl Ceremony {
     }
 
     fn init(&self, extra: &[&str]) -> String {
-        let mut args = vec!["init", "--org", "Example Org", "--crl-url", "http://pki.example.org/root.crl"];
+        let mut args = vec![
+            "init",
+            "--org",
+            "Example Org",
+            "--crl-url",
+            "http://pki.example.org/root.crl",
+        ];
         args.extend_from_slice(extra);
         ok(&mut self.cmd(&args))
     }
@@ -41,9 +49,21 @@ impl Ceremony {
     /// An EC P-256 CSR made by `openssl req`, with extra `-addext` values.
     fn csr(&self, name: &str, addext: &[&str]) -> PathBuf {
         let dir = self.hsm.path();
-        ok(openssl(dir).args(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out"]).arg(format!("{name}.key")));
+        ok(openssl(dir)
+            .args([
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+            ])
+            .arg(format!("{name}.key")));
         let mut c = openssl(dir);
-        c.args(["req", "-new", "-key"]).arg(format!("{name}.key")).args(["-subj", &format!("/CN={name} issuing CA"), "-out"]).arg(format!("{name}.csr"));
+        c.args(["req", "-new", "-key"])
+            .arg(format!("{name}.key"))
+            .args(["-subj", &format!("/CN={name} issuing CA"), "-out"])
+            .arg(format!("{name}.csr"));
         for e in addext {
             c.args(["-addext", e]);
         }
@@ -52,7 +72,14 @@ impl Ceremony {
     }
 
     fn sign(&self, csr: &Path, cluster: &str, extra: &[&str]) -> String {
-        let mut args = vec!["sign-intermediate", "--csr", csr.to_str().expect("utf8"), "--cluster", cluster, "--yes"];
+        let mut args = vec![
+            "sign-intermediate",
+            "--csr",
+            csr.to_str().expect("utf8"),
+            "--cluster",
+            cluster,
+            "--yes",
+        ];
         args.extend_from_slice(extra);
         ok(&mut self.cmd(&args))
     }
@@ -62,15 +89,21 @@ impl Ceremony {
     }
 
     fn intermediate(&self, cluster: &str) -> PathBuf {
-        self.dir().join("intermediates").join(format!("{cluster}.pem"))
+        self.dir()
+            .join("intermediates")
+            .join(format!("{cluster}.pem"))
     }
 
     fn x509_text(&self, cert: &Path) -> String {
-        ok(openssl(self.hsm.path()).args(["x509", "-noout", "-text", "-in"]).arg(cert))
+        ok(openssl(self.hsm.path())
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(cert))
     }
 
     fn serial(&self, cert: &Path) -> String {
-        let out = ok(openssl(self.hsm.path()).args(["x509", "-noout", "-serial", "-in"]).arg(cert));
+        let out = ok(openssl(self.hsm.path())
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(cert));
         out.trim().trim_start_matches("serial=").to_string()
     }
 }
@@ -84,24 +117,47 @@ fn ceremony_root_intermediate_crl_verified_by_openssl_and_pkilint() {
     let c = Ceremony::new();
     c.init(&[]);
     let csr = c.csr("cluster1", &[]);
-    c.sign(&csr, "cluster1", &["--permit-dns", "cluster1.example.org", "--permit-dns", "svc.cluster.local", "--spiffe-trust-domain", "cluster1.example.org"]);
+    c.sign(
+        &csr,
+        "cluster1",
+        &[
+            "--permit-dns",
+            "cluster1.example.org",
+            "--permit-dns",
+            "svc.cluster.local",
+            "--spiffe-trust-domain",
+            "cluster1.example.org",
+        ],
+    );
     let root = c.root_pem();
     let int = c.intermediate("cluster1");
 
     // OpenSSL accepts the chain, strictly (no errors 25/85/86: C31).
-    let out = ok(openssl(c.hsm.path()).args(["verify", "-x509_strict", "-CAfile"]).arg(&root).arg(&int));
+    let out = ok(openssl(c.hsm.path())
+        .args(["verify", "-x509_strict", "-CAfile"])
+        .arg(&root)
+        .arg(&int));
     assert!(out.contains(": OK"), "{out}");
 
     // Root profile (C31): CA:TRUE critical without pathlen, KU keyCertSign+cRLSign critical, SKI.
     let rt = c.x509_text(&root);
-    assert!(rt.contains("X509v3 Basic Constraints: critical\n                CA:TRUE\n"), "{rt}");
-    assert!(rt.contains("X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign"), "{rt}");
+    assert!(
+        rt.contains("X509v3 Basic Constraints: critical\n                CA:TRUE\n"),
+        "{rt}"
+    );
+    assert!(
+        rt.contains("X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign"),
+        "{rt}"
+    );
     assert!(rt.contains("X509v3 Subject Key Identifier"), "{rt}");
     // Intermediate profile: pathlen 0, name constraints, CDP, AKI = root SKI bytes.
     let it = c.x509_text(&int);
     assert!(it.contains("CA:TRUE, pathlen:0"), "{it}");
     assert!(it.contains("X509v3 Name Constraints: critical"), "{it}");
-    assert!(it.contains("DNS:cluster1.example.org") && it.contains("DNS:svc.cluster.local"), "{it}");
+    assert!(
+        it.contains("DNS:cluster1.example.org") && it.contains("DNS:svc.cluster.local"),
+        "{it}"
+    );
     assert!(it.contains("URI:cluster1.example.org"), "{it}");
     assert!(it.contains("IP:127.0.0.0/255.0.0.0"), "{it}");
     assert!(it.contains("URI:http://pki.example.org/root.crl"), "{it}");
@@ -109,8 +165,17 @@ fn ceremony_root_intermediate_crl_verified_by_openssl_and_pkilint() {
     let int_cert = fleetca::lint::parse(&der_of(&int)).expect("int");
     assert!(fleetca::lint::errors(&fleetca::lint::check(&int_cert, Some(&root_cert))).is_empty());
     let ski = fleetca::lint::subject_key_id(&root_cert).expect("ski");
-    let ski_hex = ski.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
-    assert!(it.contains(&format!("X509v3 Authority Key Identifier: \n                {ski_hex}")), "AKI copies root SKI {ski_hex}:\n{it}");
+    let ski_hex = ski
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    assert!(
+        it.contains(&format!(
+            "X509v3 Authority Key Identifier: \n                {ski_hex}"
+        )),
+        "AKI copies root SKI {ski_hex}:\n{it}"
+    );
 
     // Revoke and publish the root CRL; OpenSSL verifies it and lists the serial.
     let serial = c.serial(&int);
@@ -118,17 +183,38 @@ fn ceremony_root_intermediate_crl_verified_by_openssl_and_pkilint() {
     let out = ok(&mut c.cmd(&["crl"]));
     assert!(out.contains("root CRL #1"), "{out}");
     let crl_pem = c.dir().join("root.crl.pem");
-    let crl_text = ok(openssl(c.hsm.path()).args(["crl", "-noout", "-text", "-CAfile"]).arg(&root).arg("-in").arg(&crl_pem));
+    let crl_text = ok(openssl(c.hsm.path())
+        .args(["crl", "-noout", "-text", "-CAfile"])
+        .arg(&root)
+        .arg("-in")
+        .arg(&crl_pem));
     assert!(crl_text.contains("verify OK"), "{crl_text}");
-    assert!(crl_text.contains(&format!("Serial Number: {serial}")), "{crl_text}");
+    assert!(
+        crl_text.contains(&format!("Serial Number: {serial}")),
+        "{crl_text}"
+    );
     assert!(crl_text.contains("Key Compromise"), "{crl_text}");
-    assert!(crl_text.contains(&format!("X509v3 Authority Key Identifier: \n                {ski_hex}")), "{crl_text}");
+    assert!(
+        crl_text.contains(&format!(
+            "X509v3 Authority Key Identifier: \n                {ski_hex}"
+        )),
+        "{crl_text}"
+    );
     // DER form too, as served over HTTP.
-    ok(openssl(c.hsm.path()).args(["crl", "-noout", "-inform", "DER", "-CAfile"]).arg(&root).arg("-in").arg(c.dir().join("root.crl")));
+    ok(openssl(c.hsm.path())
+        .args(["crl", "-noout", "-inform", "DER", "-CAfile"])
+        .arg(&root)
+        .arg("-in")
+        .arg(c.dir().join("root.crl")));
     // A second CRL has a higher number.
     ok(&mut c.cmd(&["crl"]));
-    let crl2 = ok(openssl(c.hsm.path()).args(["crl", "-noout", "-crlnumber", "-inform", "DER", "-in"]).arg(c.dir().join("root.crl")));
-    assert!(crl2.contains("crlNumber=0x02") || crl2.contains("crlNumber=02"), "{crl2}");
+    let crl2 = ok(openssl(c.hsm.path())
+        .args(["crl", "-noout", "-crlnumber", "-inform", "DER", "-in"])
+        .arg(c.dir().join("root.crl")));
+    assert!(
+        crl2.contains("crlNumber=0x02") || crl2.contains("crlNumber=02"),
+        "{crl2}"
+    );
     // The revoked intermediate now fails verification with the CRL.
     let o = openssl(c.hsm.path())
         .args(["verify", "-crl_check", "-CAfile"])
@@ -138,7 +224,11 @@ fn ceremony_root_intermediate_crl_verified_by_openssl_and_pkilint() {
         .arg(&int)
         .output()
         .expect("openssl");
-    assert!(!o.status.success() && text(&o).contains("certificate revoked"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("certificate revoked"),
+        "{}",
+        text(&o)
+    );
 
     // pkilint: no finding at WARNING or above on root, intermediate and CRL.
     pkilint_clean("lint_pkix_cert", &[], &root);
@@ -151,9 +241,23 @@ fn ceremony_root_intermediate_crl_verified_by_openssl_and_pkilint() {
         .hsm
         .command("pkcs11-tool")
         .env("PKCS11_TEST_PIN", c.hsm.pin("fleetca-root"))
-        .args(["--module", SOFTHSM_MODULE, "--token-label", "fleetca-root", "--login", "--pin", "env:PKCS11_TEST_PIN", "--list-objects", "--type", "privkey"]));
+        .args([
+            "--module",
+            SOFTHSM_MODULE,
+            "--token-label",
+            "fleetca-root",
+            "--login",
+            "--pin",
+            "env:PKCS11_TEST_PIN",
+            "--list-objects",
+            "--type",
+            "privkey",
+        ]));
     assert!(objects.contains("label:      fleetca-root"), "{objects}");
-    assert!(objects.contains("sensitive") && objects.contains("never extractable"), "{objects}");
+    assert!(
+        objects.contains("sensitive") && objects.contains("never extractable"),
+        "{objects}"
+    );
     assert!(!objects.contains("  extractable"), "{objects}");
 
     // The transcript verifies.
@@ -214,33 +318,71 @@ fn bad_input_gets_clear_errors() {
 
     // A CSR whose signature is broken: flip the last byte of the DER.
     let csr = c.csr("broken", &[]);
-    let der = ok(openssl(c.hsm.path()).args(["req", "-in"]).arg(&csr).args(["-outform", "DER", "-out", "broken.der"]));
+    let der = ok(openssl(c.hsm.path()).args(["req", "-in"]).arg(&csr).args([
+        "-outform",
+        "DER",
+        "-out",
+        "broken.der",
+    ]));
     let _ = der;
     let path = c.hsm.path().join("broken.der");
     let mut bytes = std::fs::read(&path).expect("der");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
     std::fs::write(&path, &bytes).expect("write");
-    let out = fails(&mut c.cmd(&["sign-intermediate", "--csr", path.to_str().expect("utf8"), "--cluster", "broken", "--yes"]));
+    let out = fails(&mut c.cmd(&[
+        "sign-intermediate",
+        "--csr",
+        path.to_str().expect("utf8"),
+        "--cluster",
+        "broken",
+        "--yes",
+    ]));
     assert!(out.contains("signature does not verify"), "{out}");
 
     // Garbage instead of a CSR.
     std::fs::write(c.hsm.path().join("garbage.csr"), b"not a csr").expect("write");
-    let out = fails(&mut c.cmd(&["sign-intermediate", "--csr", "garbage.csr", "--cluster", "x", "--yes"]));
+    let out = fails(&mut c.cmd(&[
+        "sign-intermediate",
+        "--csr",
+        "garbage.csr",
+        "--cluster",
+        "x",
+        "--yes",
+    ]));
     assert!(out.contains("CSR garbage.csr refused"), "{out}");
 
     // A CSR asking for CA:true with pathlen 5: the profile wins (pathlen 0).
-    let csr = c.csr("greedy", &["basicConstraints=critical,CA:TRUE,pathlen:5", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment"]);
+    let csr = c.csr(
+        "greedy",
+        &[
+            "basicConstraints=critical,CA:TRUE,pathlen:5",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment",
+        ],
+    );
     let out = c.sign(&csr, "greedy", &[]);
-    assert!(out.contains("pathlen:5") && out.contains("the intermediate profile decides"), "{out}");
+    assert!(
+        out.contains("pathlen:5") && out.contains("the intermediate profile decides"),
+        "{out}"
+    );
     let t = c.x509_text(&c.intermediate("greedy"));
-    assert!(t.contains("CA:TRUE, pathlen:0") && !t.contains("pathlen:5"), "{t}");
+    assert!(
+        t.contains("CA:TRUE, pathlen:0") && !t.contains("pathlen:5"),
+        "{t}"
+    );
     assert!(!t.contains("Key Encipherment"), "{t}");
 
     // Wrong PIN.
     std::fs::write(c.hsm.path().join("wrong.pin"), "000000\n").expect("write");
     let csr = c.csr("cluster2", &[]);
-    let mut cmd = c.cmd(&["sign-intermediate", "--csr", csr.to_str().expect("utf8"), "--cluster", "cluster2", "--yes"]);
+    let mut cmd = c.cmd(&[
+        "sign-intermediate",
+        "--csr",
+        csr.to_str().expect("utf8"),
+        "--cluster",
+        "cluster2",
+        "--yes",
+    ]);
     cmd.arg("--pin-file").arg(c.hsm.path().join("wrong.pin"));
     let out = fails(&mut cmd);
     assert!(out.contains("wrong PIN"), "{out}");
@@ -250,18 +392,31 @@ fn bad_input_gets_clear_errors() {
     let mut cmd = c.cmd(&["crl"]);
     cmd.args(["--module", "/nonexistent/libpkcs11.so"]);
     let out = fails(&mut cmd);
-    assert!(out.contains("cannot load PKCS#11 module /nonexistent/libpkcs11.so"), "{out}");
+    assert!(
+        out.contains("cannot load PKCS#11 module /nonexistent/libpkcs11.so"),
+        "{out}"
+    );
 
     // Unknown token label.
     let mut cmd = c.cmd(&["crl"]);
     cmd.args(["--token", "no-such-token"]);
     let out = fails(&mut cmd);
-    assert!(out.contains("no PKCS#11 token labelled \"no-such-token\""), "{out}");
-    assert!(out.contains("fleetca-root"), "lists the tokens present: {out}");
+    assert!(
+        out.contains("no PKCS#11 token labelled \"no-such-token\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("fleetca-root"),
+        "lists the tokens present: {out}"
+    );
 
     // Unset PIN variable.
     let mut cmd = c.hsm.command(bin("fleetca-ceremony"));
-    cmd.env("FLEETCA_OPERATOR", "alice").env_remove("FLEETCA_ROOT_PIN").arg("--dir").arg(c.dir()).arg("crl");
+    cmd.env("FLEETCA_OPERATOR", "alice")
+        .env_remove("FLEETCA_ROOT_PIN")
+        .arg("--dir")
+        .arg(c.dir())
+        .arg("crl");
     let out = fails(&mut cmd);
     assert!(out.contains("FLEETCA_ROOT_PIN is not set"), "{out}");
 
@@ -288,17 +443,39 @@ fn confirmation_is_required_without_yes() {
     let c = Ceremony::new();
     c.init(&[]);
     let csr = c.csr("cluster1", &[]);
-    let mut cmd = c.cmd(&["sign-intermediate", "--csr", csr.to_str().expect("utf8"), "--cluster", "cluster1"]);
+    let mut cmd = c.cmd(&[
+        "sign-intermediate",
+        "--csr",
+        csr.to_str().expect("utf8"),
+        "--cluster",
+        "cluster1",
+    ]);
     cmd.stdin(std::process::Stdio::null());
     let out = fails(&mut cmd);
-    assert!(out.contains("About to sign") && out.contains("not confirmed"), "{out}");
+    assert!(
+        out.contains("About to sign") && out.contains("not confirmed"),
+        "{out}"
+    );
     assert!(!c.intermediate("cluster1").exists());
 
-    let mut cmd = c.cmd(&["sign-intermediate", "--csr", csr.to_str().expect("utf8"), "--cluster", "cluster1"]);
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut cmd = c.cmd(&[
+        "sign-intermediate",
+        "--csr",
+        csr.to_str().expect("utf8"),
+        "--cluster",
+        "cluster1",
+    ]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     use std::io::Write;
-    child.stdin.take().expect("stdin").write_all(b"yes\n").expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"yes\n")
+        .expect("write");
     let o = child.wait_with_output().expect("wait");
     assert!(o.status.success(), "{}", text(&o));
     assert!(c.intermediate("cluster1").exists());
@@ -308,23 +485,45 @@ fn confirmation_is_required_without_yes() {
 #[test]
 fn c29_time_encodings_around_2050() {
     let c = Ceremony::new();
-    c.init(&["--not-before", "2025-06-01T00:00:00Z", "--not-after", "2055-06-01T00:00:00Z"]);
+    c.init(&[
+        "--not-before",
+        "2025-06-01T00:00:00Z",
+        "--not-after",
+        "2055-06-01T00:00:00Z",
+    ]);
     let root_der = der_of(&c.root_pem());
-    assert!(root_der.windows(15).any(|w| w == b"20550601000000Z"), "root notAfter is GeneralizedTime");
-    assert!(root_der.windows(13).any(|w| w == b"250601000000Z"), "root notBefore is UTCTime");
-    let end = ok(openssl(c.hsm.path()).args(["x509", "-noout", "-enddate", "-in"]).arg(c.root_pem()));
+    assert!(
+        root_der.windows(15).any(|w| w == b"20550601000000Z"),
+        "root notAfter is GeneralizedTime"
+    );
+    assert!(
+        root_der.windows(13).any(|w| w == b"250601000000Z"),
+        "root notBefore is UTCTime"
+    );
+    let end = ok(openssl(c.hsm.path())
+        .args(["x509", "-noout", "-enddate", "-in"])
+        .arg(c.root_pem()));
     assert!(end.contains("2055"), "{end}");
 
     let a = c.csr("a", &[]);
     c.sign(&a, "a", &["--not-after", "2049-12-31T23:59:59Z"]);
     let a_der = der_of(&c.intermediate("a"));
-    assert!(a_der.windows(15).any(|w| w == b"\x17\x0d491231235959Z"), "2049-12-31T23:59:59Z is UTCTime");
+    assert!(
+        a_der.windows(15).any(|w| w == b"\x17\x0d491231235959Z"),
+        "2049-12-31T23:59:59Z is UTCTime"
+    );
     let b = c.csr("b", &[]);
     c.sign(&b, "b", &["--not-after", "2050-01-01T00:00:00Z"]);
     let b_der = der_of(&c.intermediate("b"));
-    assert!(b_der.windows(17).any(|w| w == b"\x18\x0f20500101000000Z"), "2050-01-01 is GeneralizedTime");
+    assert!(
+        b_der.windows(17).any(|w| w == b"\x18\x0f20500101000000Z"),
+        "2050-01-01 is GeneralizedTime"
+    );
     for f in [c.intermediate("a"), c.intermediate("b")] {
-        ok(openssl(c.hsm.path()).args(["verify", "-x509_strict", "-CAfile"]).arg(c.root_pem()).arg(&f));
+        ok(openssl(c.hsm.path())
+            .args(["verify", "-x509_strict", "-CAfile"])
+            .arg(c.root_pem())
+            .arg(&f));
     }
     // A notAfter past the root's is clamped to it.
     let late = c.csr("late", &[]);
@@ -334,11 +533,18 @@ fn c29_time_encodings_around_2050() {
     assert!(late_der.windows(15).any(|w| w == b"20550601000000Z"));
 
     // A CRL whose nextUpdate is in 2050 or later uses GeneralizedTime there.
-    let days = (time::macros::datetime!(2050-06-01 0:00 UTC) - time::OffsetDateTime::now_utc()).whole_days();
+    let days = (time::macros::datetime!(2050-06-01 0:00 UTC) - time::OffsetDateTime::now_utc())
+        .whole_days();
     ok(&mut c.cmd(&["crl", "--next-update-days", &days.to_string()]));
     let crl = std::fs::read(c.dir().join("root.crl")).expect("crl");
-    assert!(crl.windows(6).any(|w| w == b"\x18\x0f2050"), "nextUpdate in 2050 is GeneralizedTime");
-    assert!(crl.windows(2).any(|w| w == b"\x17\x0d"), "thisUpdate (before 2050) is UTCTime");
+    assert!(
+        crl.windows(6).any(|w| w == b"\x18\x0f2050"),
+        "nextUpdate in 2050 is GeneralizedTime"
+    );
+    assert!(
+        crl.windows(2).any(|w| w == b"\x17\x0d"),
+        "thisUpdate (before 2050) is UTCTime"
+    );
 }
 
 /// FIELD-CASES C30: constrained intermediate; a leaf outside the permitted subtree fails with
@@ -351,15 +557,27 @@ fn c30_name_constraints_enforced_by_openssl() {
     // bypassing issuance policy (as FIELD-CASES C30 asks).
     let int_key = fleetca_hsm::SoftwareKey::generate(fleetca_hsm::KeyType::EcP256).expect("key");
     let signer = fleetca_hsm::RcgenSigner::new(&int_key).expect("signer");
-    let csr = rcgen::CertificateParams::default().serialize_request(&signer).expect("csr");
+    let csr = rcgen::CertificateParams::default()
+        .serialize_request(&signer)
+        .expect("csr");
     let csr_path = c.hsm.path().join("c30.csr");
     std::fs::write(&csr_path, csr.pem().expect("pem")).expect("write");
-    c.sign(&csr_path, "cluster1", &["--permit-dns", "cluster1.example.org"]);
+    c.sign(
+        &csr_path,
+        "cluster1",
+        &["--permit-dns", "cluster1.example.org"],
+    );
     let int_pem = std::fs::read_to_string(c.intermediate("cluster1")).expect("int");
     let issuer = rcgen::Issuer::from_ca_cert_pem(&int_pem, &signer).expect("issuer");
-    for (name, expect_ok) in [("app.cluster1.example.org", true), ("app.cluster2.example.org", false)] {
+    for (name, expect_ok) in [
+        ("app.cluster1.example.org", true),
+        ("app.cluster2.example.org", false),
+    ] {
         let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-        let leaf = rcgen::CertificateParams::new(vec![name.to_string()]).expect("params").signed_by(&leaf_key, &issuer).expect("leaf");
+        let leaf = rcgen::CertificateParams::new(vec![name.to_string()])
+            .expect("params")
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf");
         let leaf_path = c.hsm.path().join(format!("{name}.pem"));
         std::fs::write(&leaf_path, leaf.pem()).expect("write");
         let o = openssl(c.hsm.path())
@@ -374,7 +592,10 @@ fn c30_name_constraints_enforced_by_openssl() {
             assert!(o.status.success(), "{name}: {}", text(&o));
         } else {
             let t = text(&o);
-            assert!(!o.status.success() && t.contains("error 47"), "{name} must fail with error 47 (permitted subtree violation): {t}");
+            assert!(
+                !o.status.success() && t.contains("error 47"),
+                "{name} must fail with error 47 (permitted subtree violation): {t}"
+            );
         }
     }
 }

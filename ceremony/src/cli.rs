@@ -19,13 +19,23 @@ pub(crate) struct Cli {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct Global {
     /// Ceremony directory: state, certificates, CRLs and the transcript.
-    #[arg(long, env = "FLEETCA_CEREMONY_DIR", default_value = "ceremony", global = true)]
+    #[arg(
+        long,
+        env = "FLEETCA_CEREMONY_DIR",
+        default_value = "ceremony",
+        global = true
+    )]
     pub(crate) dir: PathBuf,
     /// Name of the security officer running this step (recorded in the transcript).
     #[arg(long, env = "FLEETCA_OPERATOR", global = true)]
     pub(crate) operator: Option<String>,
     /// PKCS#11 module.
-    #[arg(long, env = "FLEETCA_PKCS11_MODULE", default_value = "/usr/lib/softhsm/libsofthsm2.so", global = true)]
+    #[arg(
+        long,
+        env = "FLEETCA_PKCS11_MODULE",
+        default_value = "/usr/lib/softhsm/libsofthsm2.so",
+        global = true
+    )]
     pub(crate) module: PathBuf,
     /// Label of the token holding the root key.
     #[arg(long, default_value = "fleetca-root", global = true)]

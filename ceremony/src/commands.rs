@@ -2,7 +2,7 @@
 //! token signed, write outputs that did not exist before, then record the step in the
 //! transcript and save the state.
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -10,11 +10,15 @@ use fleetca::csr::VerifiedCsr;
 use fleetca::profile::{loopback_exclusions, IntermediateProfile, RootProfile};
 use fleetca::serial::Serial;
 use fleetca::{inspect, lint};
-use fleetca_hsm::{PinSource, Pkcs11Config, Pkcs11Key, Pkcs11Token, PublicKey, RcgenSigner, Signer};
+use fleetca_hsm::{
+    PinSource, Pkcs11Config, Pkcs11Key, Pkcs11Token, PublicKey, RcgenSigner, Signer,
+};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::cli::{Cli, Command, CrlArgs, Global, InitArgs, RevokeArgs, SignArgs, TranscriptCommand};
+use crate::cli::{
+    Cli, Command, CrlArgs, Global, InitArgs, RevokeArgs, SignArgs, TranscriptCommand,
+};
 use crate::state::{write_new, Issued, Revoked, State, ROOT_CERT};
 use crate::transcript::{self, sha256_hex, Entry};
 
@@ -38,7 +42,8 @@ fn now() -> OffsetDateTime {
 }
 
 fn parse_time(s: &str, flag: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).with_context(|| format!("{flag} {s:?} is not an RFC 3339 time like 2050-01-01T00:00:00Z"))
+    OffsetDateTime::parse(s, &Rfc3339)
+        .with_context(|| format!("{flag} {s:?} is not an RFC 3339 time like 2050-01-01T00:00:00Z"))
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -48,7 +53,9 @@ fn rfc3339(t: OffsetDateTime) -> String {
 fn operator(g: &Global) -> Result<String> {
     match g.operator.as_deref().map(str::trim) {
         Some(o) if !o.is_empty() => Ok(o.to_string()),
-        _ => bail!("name the operator running this step with --operator NAME (or FLEETCA_OPERATOR)"),
+        _ => {
+            bail!("name the operator running this step with --operator NAME (or FLEETCA_OPERATOR)")
+        }
     }
 }
 
@@ -60,7 +67,11 @@ fn pin_source(g: &Global) -> PinSource {
 }
 
 fn open_token(g: &Global) -> Result<Pkcs11Token> {
-    let config = Pkcs11Config { module: g.module.clone(), token_label: g.token.clone(), pin: pin_source(g) };
+    let config = Pkcs11Config {
+        module: g.module.clone(),
+        token_label: g.token.clone(),
+        pin: pin_source(g),
+    };
     Pkcs11Token::open(&config).map_err(|e| anyhow!(e))
 }
 
@@ -82,7 +93,8 @@ fn open_root(g: &Global, state: &State) -> Result<(Pkcs11Key, Vec<u8>)> {
 
 fn read_cert(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    fleetca::pem::decode_one("CERTIFICATE", &bytes).with_context(|| format!("{} is not a certificate", path.display()))
+    fleetca::pem::decode_one("CERTIFICATE", &bytes)
+        .with_context(|| format!("{} is not a certificate", path.display()))
 }
 
 fn rel(dir: &Path, path: &Path) -> String {
@@ -113,11 +125,13 @@ impl<'a> Record<'a> {
     }
 
     fn input(&mut self, path: &Path, bytes: &[u8]) {
-        self.inputs.insert(rel(&self.g.dir, path), sha256_hex(bytes));
+        self.inputs
+            .insert(rel(&self.g.dir, path), sha256_hex(bytes));
     }
 
     fn output(&mut self, path: &Path, bytes: &[u8]) {
-        self.outputs.insert(rel(&self.g.dir, path), sha256_hex(bytes));
+        self.outputs
+            .insert(rel(&self.g.dir, path), sha256_hex(bytes));
     }
 
     fn detail(&mut self, k: &str, v: impl Into<String>) {
@@ -152,14 +166,30 @@ impl<'a> Record<'a> {
 
 fn init(g: &Global, a: &InitArgs) -> Result<()> {
     operator(g)?;
-    ensure!(!State::path(&g.dir).exists(), "{} already holds a ceremony; use a new --dir", g.dir.display());
-    let not_before = a.not_before.as_deref().map(|s| parse_time(s, "--not-before")).transpose()?.unwrap_or_else(now);
+    ensure!(
+        !State::path(&g.dir).exists(),
+        "{} already holds a ceremony; use a new --dir",
+        g.dir.display()
+    );
+    let not_before = a
+        .not_before
+        .as_deref()
+        .map(|s| parse_time(s, "--not-before"))
+        .transpose()?
+        .unwrap_or_else(now);
     let not_after = match &a.not_after {
         Some(s) => parse_time(s, "--not-after")?,
         None => not_before + Duration::days(a.validity_days),
     };
-    ensure!(not_after > not_before, "the root's notAfter must be after its notBefore");
-    ensure!(a.key_type.rcgen_algorithm().is_some(), "{} keys cannot sign X.509 here; use p256, p384, rsa3072 or rsa4096", a.key_type);
+    ensure!(
+        not_after > not_before,
+        "the root's notAfter must be after its notBefore"
+    );
+    ensure!(
+        a.key_type.rcgen_algorithm().is_some(),
+        "{} keys cannot sign X.509 here; use p256, p384, rsa3072 or rsa4096",
+        a.key_type
+    );
     let profile = RootProfile {
         common_name: a.cn.clone(),
         organization: a.org.clone(),
@@ -168,21 +198,35 @@ fn init(g: &Global, a: &InitArgs) -> Result<()> {
         serial: Serial::random()?,
     };
     let token = open_token(g)?;
-    eprintln!("generating {} key {:?} on token {:?} (serial {})", a.key_type, a.key_label, token.label(), token.serial());
-    let key = token.generate(&a.key_label, a.key_type).map_err(|e| anyhow!(e))?;
+    eprintln!(
+        "generating {} key {:?} on token {:?} (serial {})",
+        a.key_type,
+        a.key_label,
+        token.label(),
+        token.serial()
+    );
+    let key = token
+        .generate(&a.key_label, a.key_type)
+        .map_err(|e| anyhow!(e))?;
     let attrs = key.attributes().map_err(|e| anyhow!(e))?;
-    ensure!(attrs.sensitive && !attrs.extractable && attrs.token, "the token did not keep the key sensitive and non-extractable: {attrs:?}");
+    ensure!(
+        attrs.sensitive && !attrs.extractable && attrs.token,
+        "the token did not keep the key sensitive and non-extractable: {attrs:?}"
+    );
     let params = profile.params(&key.public_key().spki_der)?;
 
     let signer = RcgenSigner::new(&key)?;
-    let cert = params.self_signed(&signer).map_err(|e| signing_error(e, &signer))?;
+    let cert = params
+        .self_signed(&signer)
+        .map_err(|e| signing_error(e, &signer))?;
     let der = cert.der().to_vec();
     let parsed = lint::parse(&der)?;
     verify_signed(&parsed, key.public_key())?;
     let findings = lint::check(&parsed, Some(&parsed));
     ensure_clean(&findings)?;
 
-    std::fs::create_dir_all(&g.dir).with_context(|| format!("cannot create {}", g.dir.display()))?;
+    std::fs::create_dir_all(&g.dir)
+        .with_context(|| format!("cannot create {}", g.dir.display()))?;
     let pem = fleetca::pem::encode("CERTIFICATE", &der);
     let root_path = g.dir.join(ROOT_CERT);
     write_new(&root_path, pem.as_bytes())?;
@@ -211,7 +255,10 @@ fn init(g: &Global, a: &InitArgs) -> Result<()> {
 
     println!("root certificate: {}", root_path.display());
     print!("{}", inspect::describe_certificate(&der)?);
-    println!("key fingerprint (SPKI SHA-256): {}", key.public_key().fingerprint());
+    println!(
+        "key fingerprint (SPKI SHA-256): {}",
+        key.public_key().fingerprint()
+    );
     Ok(())
 }
 
@@ -225,8 +272,12 @@ fn signing_error(e: rcgen::Error, signer: &RcgenSigner<'_>) -> anyhow::Error {
 /// Verifies a certificate's signature with the given key, independently of the token.
 fn verify_signed(cert: &x509_cert::Certificate, key: &PublicKey) -> Result<()> {
     let tbs = lint::tbs_der(cert)?;
-    let sig = cert.signature.as_bytes().ok_or_else(|| anyhow!("signature has unused bits"))?;
-    key.verify(&tbs, sig).map_err(|e| anyhow!("the token's signature does not verify: {e}"))
+    let sig = cert
+        .signature
+        .as_bytes()
+        .ok_or_else(|| anyhow!("signature has unused bits"))?;
+    key.verify(&tbs, sig)
+        .map_err(|e| anyhow!("the token's signature does not verify: {e}"))
 }
 
 fn ensure_clean(findings: &[lint::Finding]) -> Result<()> {
@@ -234,7 +285,11 @@ fn ensure_clean(findings: &[lint::Finding]) -> Result<()> {
         eprintln!("lint: {f}");
     }
     let errors = lint::errors(findings);
-    ensure!(errors.is_empty(), "refusing to sign: {} lint error(s)", errors.len());
+    ensure!(
+        errors.is_empty(),
+        "refusing to sign: {} lint error(s)",
+        errors.len()
+    );
     Ok(())
 }
 
@@ -255,30 +310,35 @@ impl Signer for LintCopySigner {
 fn valid_cluster_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
 
+/// Asks on stderr and reads one line from stdin; only the exact word `yes` confirms. With no
+/// terminal and no input (a script that forgot `--yes`), this reads EOF and refuses.
 fn confirm(prompt: &str) -> Result<bool> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        eprint!("{prompt} ");
-    } else {
-        eprint!("{prompt} ");
-    }
+    eprint!("{prompt} ");
     std::io::stderr().flush()?;
     let mut line = String::new();
-    stdin.lock().read_line(&mut line)?;
+    std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim() == "yes")
 }
 
 fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
     operator(g)?;
     let mut state = State::load(&g.dir)?;
-    ensure!(valid_cluster_name(&a.cluster), "cluster name {:?} must be 1-63 lower-case letters, digits or '-'", a.cluster);
-    let csr_bytes = std::fs::read(&a.csr).with_context(|| format!("cannot read CSR {}", a.csr.display()))?;
-    let csr = VerifiedCsr::parse(&csr_bytes).with_context(|| format!("CSR {} refused", a.csr.display()))?;
+    ensure!(
+        valid_cluster_name(&a.cluster),
+        "cluster name {:?} must be 1-63 lower-case letters, digits or '-'",
+        a.cluster
+    );
+    let csr_bytes =
+        std::fs::read(&a.csr).with_context(|| format!("cannot read CSR {}", a.csr.display()))?;
+    let csr = VerifiedCsr::parse(&csr_bytes)
+        .with_context(|| format!("CSR {} refused", a.csr.display()))?;
     if let Some((ca, path_len)) = csr.requested_ca {
         eprintln!(
             "note: the CSR asks for CA:{ca}{}; the intermediate profile decides (CA:true, pathlen:0)",
@@ -286,20 +346,32 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
         );
     }
     if !csr.requested_extensions.is_empty() {
-        eprintln!("note: requested extensions ignored: {}", csr.requested_extensions.join(", "));
+        eprintln!(
+            "note: requested extensions ignored: {}",
+            csr.requested_extensions.join(", ")
+        );
     }
     let public = csr.rcgen_public_key()?;
 
     let (key, root_der) = open_root(g, &state)?;
     let root = lint::parse(&root_der)?;
-    let root_not_after = OffsetDateTime::from_unix_timestamp(root.tbs_certificate.validity.not_after.to_unix_duration().as_secs() as i64)?;
+    let root_not_after = OffsetDateTime::from_unix_timestamp(
+        root.tbs_certificate
+            .validity
+            .not_after
+            .to_unix_duration()
+            .as_secs() as i64,
+    )?;
     let not_before = now();
     let mut not_after = match &a.not_after {
         Some(s) => parse_time(s, "--not-after")?,
         None => not_before + Duration::days(a.validity_days),
     };
     if not_after > root_not_after {
-        eprintln!("note: notAfter clamped to the root's notAfter {}", rfc3339(root_not_after));
+        eprintln!(
+            "note: notAfter clamped to the root's notAfter {}",
+            rfc3339(root_not_after)
+        );
         not_after = root_not_after;
     }
     let root_org = root
@@ -309,9 +381,17 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
         .iter()
         .flat_map(|rdn| rdn.0.iter())
         .find(|atv| atv.oid == const_oid::db::rfc4519::O)
-        .and_then(|atv| std::str::from_utf8(atv.value.value()).ok().map(str::to_string));
+        .and_then(|atv| {
+            std::str::from_utf8(atv.value.value())
+                .ok()
+                .map(str::to_string)
+        });
     let profile = IntermediateProfile {
-        common_name: a.cn.clone().or(csr.common_name.clone()).unwrap_or_else(|| format!("fleetca {} issuing CA", a.cluster)),
+        common_name: a
+            .cn
+            .clone()
+            .or(csr.common_name.clone())
+            .unwrap_or_else(|| format!("fleetca {} issuing CA", a.cluster)),
         organization: root_org,
         not_before,
         not_after,
@@ -332,7 +412,10 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
     let lint_cert = params.signed_by(&public, &lint_issuer)?;
     let lint_parsed = lint::parse(lint_cert.der())?;
     ensure_clean(&lint::check(&lint_parsed, Some(&root)))?;
-    println!("About to sign this intermediate for cluster {:?}:", a.cluster);
+    println!(
+        "About to sign this intermediate for cluster {:?}:",
+        a.cluster
+    );
     print!("{}", inspect::describe_certificate(lint_cert.der())?);
     if !a.yes && !confirm("Type 'yes' to sign with the root key:")? {
         bail!("not confirmed; nothing was signed");
@@ -341,19 +424,32 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
     // 2. Sign for real, require identical TBS bytes, verify, lint again.
     let signer = RcgenSigner::new(&key)?;
     let issuer = rcgen::Issuer::from_ca_cert_der(&root_der.clone().into(), &signer)?;
-    let cert = params.signed_by(&public, &issuer).map_err(|e| signing_error(e, &signer))?;
+    let cert = params
+        .signed_by(&public, &issuer)
+        .map_err(|e| signing_error(e, &signer))?;
     let parsed = lint::parse(cert.der())?;
-    ensure!(lint::tbs_der(&parsed)? == lint::tbs_der(&lint_parsed)?, "the signed certificate differs from the one shown; not written");
+    ensure!(
+        lint::tbs_der(&parsed)? == lint::tbs_der(&lint_parsed)?,
+        "the signed certificate differs from the one shown; not written"
+    );
     verify_signed(&parsed, key.public_key())?;
     ensure_clean(&lint::check(&parsed, Some(&root)))?;
 
     let pem = fleetca::pem::encode("CERTIFICATE", cert.der());
-    let archive = g.dir.join("intermediates").join(format!("{}-{}.pem", a.cluster, profile.serial));
+    let archive = g
+        .dir
+        .join("intermediates")
+        .join(format!("{}-{}.pem", a.cluster, profile.serial));
     write_new(&archive, pem.as_bytes())?;
-    let out: PathBuf = a.out.clone().unwrap_or_else(|| g.dir.join("intermediates").join(format!("{}.pem", a.cluster)));
+    let out: PathBuf = a.out.clone().unwrap_or_else(|| {
+        g.dir
+            .join("intermediates")
+            .join(format!("{}.pem", a.cluster))
+    });
     if out != archive {
         if out.exists() {
-            std::fs::remove_file(&out).with_context(|| format!("cannot replace {}", out.display()))?;
+            std::fs::remove_file(&out)
+                .with_context(|| format!("cannot replace {}", out.display()))?;
         }
         write_new(&out, pem.as_bytes())?;
     }
@@ -398,22 +494,37 @@ fn revoke(g: &Global, a: &RevokeArgs) -> Result<()> {
         .issued
         .iter()
         .find(|i| i.serial == serial)
-        .ok_or_else(|| anyhow!("serial {serial} was not signed in this ceremony (see `fleetca-ceremony show`)"))?
+        .ok_or_else(|| {
+            anyhow!("serial {serial} was not signed in this ceremony (see `fleetca-ceremony show`)")
+        })?
         .clone();
-    ensure!(!state.revoked.iter().any(|r| r.serial == serial), "serial {serial} is already revoked");
-    state.revoked.push(Revoked { serial: serial.clone(), reason: a.reason.clone(), time: rfc3339(now()) });
+    ensure!(
+        !state.revoked.iter().any(|r| r.serial == serial),
+        "serial {serial} is already revoked"
+    );
+    state.revoked.push(Revoked {
+        serial: serial.clone(),
+        reason: a.reason.clone(),
+        time: rfc3339(now()),
+    });
     let mut rec = Record::new(g, "revoke");
     rec.detail("serial", serial.clone());
     rec.detail("cluster", issued.cluster.clone());
     rec.detail("reason", a.reason.clone());
     rec.commit(&mut state)?;
-    println!("revoked {serial} ({}); run `fleetca-ceremony crl` to sign a CRL that says so", issued.cluster);
+    println!(
+        "revoked {serial} ({}); run `fleetca-ceremony crl` to sign a CRL that says so",
+        issued.cluster
+    );
     Ok(())
 }
 
 fn crl(g: &Global, a: &CrlArgs) -> Result<()> {
     operator(g)?;
-    ensure!(a.next_update_days > 0, "--next-update-days must be positive");
+    ensure!(
+        a.next_update_days > 0,
+        "--next-update-days must be positive"
+    );
     let mut state = State::load(&g.dir)?;
     let (key, root_der) = open_root(g, &state)?;
     let root = lint::parse(&root_der)?;
@@ -440,7 +551,9 @@ fn crl(g: &Global, a: &CrlArgs) -> Result<()> {
     };
     let signer = RcgenSigner::new(&key)?;
     let issuer = rcgen::Issuer::from_ca_cert_der(&root_der.clone().into(), &signer)?;
-    let crl = params.signed_by(&issuer).map_err(|e| signing_error(e, &signer))?;
+    let crl = params
+        .signed_by(&issuer)
+        .map_err(|e| signing_error(e, &signer))?;
     let der = crl.der().to_vec();
     verify_crl(&der, key.public_key())?;
 
@@ -448,7 +561,10 @@ fn crl(g: &Global, a: &CrlArgs) -> Result<()> {
     write_new(&archive, &der)?;
     let current = g.dir.join("root.crl");
     crate::state::write_atomic(&current, &der)?;
-    crate::state::write_atomic(&g.dir.join("root.crl.pem"), fleetca::pem::encode("X509 CRL", &der).as_bytes())?;
+    crate::state::write_atomic(
+        &g.dir.join("root.crl.pem"),
+        fleetca::pem::encode("X509 CRL", &der).as_bytes(),
+    )?;
     if let Some(out) = &a.out {
         write_new(out, &der)?;
     }
@@ -459,7 +575,11 @@ fn crl(g: &Global, a: &CrlArgs) -> Result<()> {
     rec.detail("crl_number", number.to_string());
     rec.detail("revoked", state.revoked.len().to_string());
     rec.commit(&mut state)?;
-    println!("root CRL #{number}: {} ({} revoked; PEM copy root.crl.pem)", current.display(), state.revoked.len());
+    println!(
+        "root CRL #{number}: {} ({} revoked; PEM copy root.crl.pem)",
+        current.display(),
+        state.revoked.len()
+    );
     Ok(())
 }
 
@@ -467,8 +587,12 @@ fn verify_crl(der: &[u8], key: &PublicKey) -> Result<()> {
     use der::{Decode, Encode};
     let crl = x509_cert::crl::CertificateList::from_der(der)?;
     let tbs = crl.tbs_cert_list.to_der()?;
-    let sig = crl.signature.as_bytes().ok_or_else(|| anyhow!("CRL signature has unused bits"))?;
-    key.verify(&tbs, sig).map_err(|e| anyhow!("the token's CRL signature does not verify: {e}"))
+    let sig = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| anyhow!("CRL signature has unused bits"))?;
+    key.verify(&tbs, sig)
+        .map_err(|e| anyhow!("the token's CRL signature does not verify: {e}"))
 }
 
 fn show(g: &Global) -> Result<()> {
@@ -476,7 +600,10 @@ fn show(g: &Global) -> Result<()> {
     let root_der = read_cert(&g.dir.join(ROOT_CERT))?;
     println!("root ({}):", g.dir.join(ROOT_CERT).display());
     print!("{}", inspect::describe_certificate(&root_der)?);
-    println!("key: {:?} ({}) on token {:?} serial {}", state.key_label, state.key_type, state.token_label, state.token_serial);
+    println!(
+        "key: {:?} ({}) on token {:?} serial {}",
+        state.key_label, state.key_type, state.token_label, state.token_serial
+    );
     println!("intermediates:");
     for i in &state.issued {
         let revoked = state.revoked.iter().find(|r| r.serial == i.serial);
@@ -486,7 +613,9 @@ fn show(g: &Global) -> Result<()> {
             i.cluster,
             i.file,
             i.not_after,
-            revoked.map(|r| format!(" REVOKED {} ({})", r.time, r.reason)).unwrap_or_default()
+            revoked
+                .map(|r| format!(" REVOKED {} ({})", r.time, r.reason))
+                .unwrap_or_default()
         );
     }
     println!("last root CRL number: {}", state.crl_number);
@@ -496,7 +625,8 @@ fn show(g: &Global) -> Result<()> {
 fn transcript_verify(g: &Global) -> Result<()> {
     let state = State::load(&g.dir)?;
     let path = g.dir.join(transcript::TRANSCRIPT_FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     match transcript::verify(&text, state.transcript_head.as_ref()) {
         Ok(n) => {
             println!("transcript OK: {n} entries, chain intact, head matches the ceremony state");

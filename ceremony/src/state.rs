@@ -65,13 +65,20 @@ impl State {
     pub(crate) fn load(dir: &Path) -> Result<Self> {
         let path = Self::path(dir);
         let text = std::fs::read_to_string(&path).with_context(|| {
-            format!("cannot read {} (run `fleetca-ceremony init` first, or pass --dir)", path.display())
+            format!(
+                "cannot read {} (run `fleetca-ceremony init` first, or pass --dir)",
+                path.display()
+            )
         })?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not a valid ceremony state", path.display()))
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid ceremony state", path.display()))
     }
 
     pub(crate) fn save(&self, dir: &Path) -> Result<()> {
-        write_atomic(&Self::path(dir), serde_json::to_string_pretty(self)?.as_bytes())
+        write_atomic(
+            &Self::path(dir),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+        )
     }
 }
 
@@ -79,7 +86,8 @@ impl State {
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -89,10 +97,14 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes a new output file, refusing to overwrite an existing one.
 pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     if path.exists() {
-        bail!("{} already exists; refusing to overwrite a ceremony output", path.display());
+        bail!(
+            "{} already exists; refusing to overwrite a ceremony output",
+            path.display()
+        );
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     write_atomic(path, bytes)
 }

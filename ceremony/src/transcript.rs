@@ -59,7 +59,10 @@ pub(crate) fn append(dir: &Path, head: Option<&Head>, mut entry: Entry) -> Resul
     entry.prev = head.map_or_else(|| GENESIS.to_string(), |h| h.hash.clone());
     let hash = entry_hash(&entry)?;
     let seq = entry.seq;
-    let mut line = serde_json::to_string(&Line { entry, hash: hash.clone() })?;
+    let mut line = serde_json::to_string(&Line {
+        entry,
+        hash: hash.clone(),
+    })?;
     line.push('\n');
     let path = dir.join(TRANSCRIPT_FILE);
     let mut f = std::fs::OpenOptions::new()
@@ -81,7 +84,11 @@ pub(crate) enum Broken {
     Edited { line: usize, seq: u64 },
     /// The entry's `prev` does not match the entry before it: something before it was dropped
     /// or the entries were reordered.
-    Unlinked { line: usize, seq: u64, expected_seq: u64 },
+    Unlinked {
+        line: usize,
+        seq: u64,
+        expected_seq: u64,
+    },
     /// The file ends before the head recorded in the state: entries were dropped from the end.
     Truncated { last_seq: u64, head_seq: u64 },
 }
@@ -109,13 +116,26 @@ pub(crate) fn verify(text: &str, head: Option<&Head>) -> std::result::Result<u64
     let mut expected_seq = 1;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let parsed: Line = serde_json::from_str(raw).map_err(|e| Broken::Unreadable { line, reason: e.to_string() })?;
-        let computed = entry_hash(&parsed.entry).map_err(|e| Broken::Unreadable { line, reason: e.to_string() })?;
+        let parsed: Line = serde_json::from_str(raw).map_err(|e| Broken::Unreadable {
+            line,
+            reason: e.to_string(),
+        })?;
+        let computed = entry_hash(&parsed.entry).map_err(|e| Broken::Unreadable {
+            line,
+            reason: e.to_string(),
+        })?;
         if computed != parsed.hash {
-            return Err(Broken::Edited { line, seq: parsed.entry.seq });
+            return Err(Broken::Edited {
+                line,
+                seq: parsed.entry.seq,
+            });
         }
         if parsed.entry.prev != prev || parsed.entry.seq != expected_seq {
-            return Err(Broken::Unlinked { line, seq: parsed.entry.seq, expected_seq });
+            return Err(Broken::Unlinked {
+                line,
+                seq: parsed.entry.seq,
+                expected_seq,
+            });
         }
         prev = parsed.hash;
         expected_seq += 1;
@@ -123,7 +143,10 @@ pub(crate) fn verify(text: &str, head: Option<&Head>) -> std::result::Result<u64
     let last_seq = expected_seq - 1;
     if let Some(h) = head {
         if h.seq != last_seq || (last_seq > 0 && h.hash != prev) {
-            return Err(Broken::Truncated { last_seq, head_seq: h.seq });
+            return Err(Broken::Truncated {
+                last_seq,
+                head_seq: h.seq,
+            });
         }
     }
     Ok(last_seq)
@@ -159,7 +182,11 @@ mod tests {
     }
 
     fn lines(dir: &Path) -> Vec<String> {
-        std::fs::read_to_string(dir.join(TRANSCRIPT_FILE)).expect("read").lines().map(str::to_string).collect()
+        std::fs::read_to_string(dir.join(TRANSCRIPT_FILE))
+            .expect("read")
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     #[test]
@@ -174,7 +201,10 @@ mod tests {
         let (dir, head) = three();
         let mut l = lines(dir.path());
         l[1] = l[1].replace("alice", "mallory");
-        assert_eq!(verify(&l.join("\n"), Some(&head)), Err(Broken::Edited { line: 2, seq: 2 }));
+        assert_eq!(
+            verify(&l.join("\n"), Some(&head)),
+            Err(Broken::Edited { line: 2, seq: 2 })
+        );
     }
 
     #[test]
@@ -182,10 +212,24 @@ mod tests {
         let (dir, head) = three();
         let mut l = lines(dir.path());
         l.remove(1);
-        assert_eq!(verify(&l.join("\n"), Some(&head)), Err(Broken::Unlinked { line: 2, seq: 3, expected_seq: 2 }));
+        assert_eq!(
+            verify(&l.join("\n"), Some(&head)),
+            Err(Broken::Unlinked {
+                line: 2,
+                seq: 3,
+                expected_seq: 2
+            })
+        );
         let mut l = lines(dir.path());
         l.swap(1, 2);
-        assert_eq!(verify(&l.join("\n"), Some(&head)), Err(Broken::Unlinked { line: 2, seq: 3, expected_seq: 2 }));
+        assert_eq!(
+            verify(&l.join("\n"), Some(&head)),
+            Err(Broken::Unlinked {
+                line: 2,
+                seq: 3,
+                expected_seq: 2
+            })
+        );
     }
 
     #[test]
@@ -193,6 +237,12 @@ mod tests {
         let (dir, head) = three();
         let mut l = lines(dir.path());
         l.pop();
-        assert_eq!(verify(&l.join("\n"), Some(&head)), Err(Broken::Truncated { last_seq: 2, head_seq: 3 }));
+        assert_eq!(
+            verify(&l.join("\n"), Some(&head)),
+            Err(Broken::Truncated {
+                last_seq: 2,
+                head_seq: 3
+            })
+        );
     }
 }

@@ -19,7 +19,10 @@ pub fn require(tool: &str, hint: &str) {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(found, "{tool} is not installed: {hint} (or run .ci/run, which installs everything)");
+    assert!(
+        found,
+        "{tool} is not installed: {hint} (or run .ci/run, which installs everything)"
+    );
 }
 
 /// Path of a workspace binary, built once per test process. `cargo test` builds a package's
@@ -30,7 +33,7 @@ pub fn bin(name: &str) -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(root())
-            .args(["build", "--locked", "--quiet", "--bins"])
+            .args(["build", "--locked", "--quiet", "--workspace", "--bins"])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "cargo build --bins failed");
@@ -58,9 +61,16 @@ impl SoftHsm {
             .env_remove("FLEETCA_ISSUING_PIN")
             .output()
             .expect("run softhsm-setup.sh");
-        assert!(out.status.success(), "softhsm-setup.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "softhsm-setup.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("export SOFTHSM2_CONF="), "setup prints the export line: {stdout}");
+        assert!(
+            stdout.contains("export SOFTHSM2_CONF="),
+            "setup prints the export line: {stdout}"
+        );
         Self { dir }
     }
 
@@ -77,7 +87,10 @@ impl SoftHsm {
     }
 
     pub fn pin(&self, token: &str) -> String {
-        std::fs::read_to_string(self.pin_file(token)).expect("pin file").trim().to_string()
+        std::fs::read_to_string(self.pin_file(token))
+            .expect("pin file")
+            .trim()
+            .to_string()
     }
 
     /// A command with SOFTHSM2_CONF pointing at this token store.
@@ -92,12 +105,18 @@ pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 /// Output as text, for assertions.
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// Runs a command, asserting success, and returns stdout+stderr.
 pub fn ok(cmd: &mut Command) -> String {
-    let o = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let t = text(&o);
     assert!(o.status.success(), "{cmd:?} failed:\n{t}");
     assert!(!t.contains("panicked"), "{cmd:?} panicked:\n{t}");
@@ -106,10 +125,16 @@ pub fn ok(cmd: &mut Command) -> String {
 
 /// Runs a command, asserting a clean failure (non-zero exit, no panic), and returns its output.
 pub fn fails(cmd: &mut Command) -> String {
-    let o = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let t = text(&o);
     assert!(!o.status.success(), "{cmd:?} should have failed:\n{t}");
-    assert_eq!(o.status.code(), Some(1), "{cmd:?} exits 1, not by a signal or panic:\n{t}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{cmd:?} exits 1, not by a signal or panic:\n{t}"
+    );
     assert!(!t.contains("panicked"), "{cmd:?} panicked:\n{t}");
     t
 }
@@ -127,5 +152,10 @@ pub fn pkilint_clean(tool: &str, extra: &[&str], file: &Path) {
     let mut c = Command::new(tool);
     c.arg("lint").args(extra).args(["-s", "WARNING"]).arg(file);
     let o = c.output().expect("run pkilint");
-    assert!(o.status.success(), "{tool} found problems in {}:\n{}", file.display(), text(&o));
+    assert!(
+        o.status.success(),
+        "{tool} found problems in {}:\n{}",
+        file.display(),
+        text(&o)
+    );
 }
