@@ -9,6 +9,7 @@ mod error;
 pub mod inspect;
 pub mod lint;
 pub mod pem;
+pub mod policy;
 pub mod profile;
 pub mod serial;
 

@@ -3,11 +3,17 @@
 //! scanner would flag. Parsing uses x509-cert, which keeps the encodings (UTCTime vs
 //! GeneralizedTime, criticality) that the rules are about.
 use der::{Decode, Encode};
+use std::net::IpAddr;
 use x509_cert::ext::pkix::constraints::name::NameConstraints;
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
 };
+
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::time::Time;
+
+use crate::policy::Identifier;
 use x509_cert::Certificate;
 
 use crate::Error;
@@ -285,6 +291,53 @@ pub fn check(cert: &Certificate, issuer: Option<&Certificate>) -> Vec<Finding> {
                 Severity::Error,
                 "nameConstraints on a non-CA certificate".into(),
             );
+        }
+    }
+    if let Some(e) = ext(cert, OID_SAN) {
+        match SubjectAltName::from_der(e.extn_value.as_bytes()) {
+            Ok(san) => {
+                for name in &san.0 {
+                    let id = match name {
+                        GeneralName::DnsName(d) => Identifier::Dns(d.as_str().to_string()),
+                        GeneralName::IpAddress(o) => match o.as_bytes().len() {
+                            4 | 16 => {
+                                let b = o.as_bytes();
+                                let ip = if b.len() == 4 {
+                                    IpAddr::from(<[u8; 4]>::try_from(b).unwrap_or_default())
+                                } else {
+                                    IpAddr::from(<[u8; 16]>::try_from(b).unwrap_or_default())
+                                };
+                                Identifier::Ip(ip)
+                            }
+                            n => {
+                                push(
+                                    "san.ip_length",
+                                    Severity::Error,
+                                    format!("iPAddress SAN of {n} bytes"),
+                                );
+                                continue;
+                            }
+                        },
+                        _ => continue,
+                    };
+                    if crate::policy::loopback_or_unspecified(&id) {
+                        push("san.loopback", Severity::Error, format!("subjectAltName {id} is a loopback or unspecified name: it identifies nothing"));
+                    } else if let Identifier::Dns(d) = &id {
+                        if !d.trim_start_matches("*.").contains('.') {
+                            push(
+                                "san.unqualified",
+                                Severity::Error,
+                                format!("subjectAltName {d} is an unqualified single-label name"),
+                            );
+                        }
+                    }
+                }
+            }
+            Err(err) => push(
+                "san.parse",
+                Severity::Error,
+                format!("subjectAltName does not parse: {err}"),
+            ),
         }
     }
     out.extend(time_findings);

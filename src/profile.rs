@@ -278,3 +278,104 @@ impl IntermediateProfile {
 
 #[cfg(test)]
 mod tests;
+
+/// Default leaf lifetime: 90 days.
+pub const LEAF_VALIDITY_DAYS: i64 = 90;
+
+/// A workload (leaf) certificate issued by a cluster intermediate.
+#[derive(Clone, Debug)]
+pub struct LeafProfile {
+    /// DNS names for the SAN.
+    pub dns_names: Vec<String>,
+    /// IP addresses for the SAN.
+    pub ip_addresses: Vec<IpAddr>,
+    /// URI SANs (SPIFFE IDs).
+    pub uris: Vec<String>,
+    /// Subject commonName: only if it is also one of the SAN values (RFC 5280 §4.1.2.6).
+    pub common_name: Option<String>,
+    /// True for RSA subject keys, which also get keyEncipherment.
+    pub rsa_key: bool,
+    /// Validity start.
+    pub not_before: OffsetDateTime,
+    /// Validity end.
+    pub not_after: OffsetDateTime,
+    /// Serial number.
+    pub serial: Serial,
+    /// CRL distribution point of the issuing intermediate.
+    pub crl_url: Option<String>,
+    /// AIA OCSP responder URL.
+    pub ocsp_url: Option<String>,
+    /// AIA caIssuers URL (the intermediate's certificate).
+    pub ca_issuers_url: Option<String>,
+}
+
+impl LeafProfile {
+    /// rcgen parameters: CA:FALSE (critical), keyUsage digitalSignature (+keyEncipherment for
+    /// RSA), EKU serverAuth + clientAuth, SAN (critical when the subject is empty), AKI, SKI,
+    /// CDP and AIA.
+    pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
+        if self.not_after <= self.not_before {
+            return Err(Error::Profile(
+                "leaf notAfter must be after notBefore".into(),
+            ));
+        }
+        if self.dns_names.is_empty() && self.ip_addresses.is_empty() && self.uris.is_empty() {
+            return Err(Error::Profile(
+                "a leaf needs at least one subjectAltName".into(),
+            ));
+        }
+        let mut p = CertificateParams::default();
+        p.distinguished_name = DistinguishedName::new();
+        if let Some(cn) = &self.common_name {
+            let in_san = self.dns_names.iter().any(|d| d == cn)
+                || self.ip_addresses.iter().any(|i| i.to_string() == *cn)
+                || self.uris.iter().any(|u| u == cn);
+            if !in_san {
+                return Err(Error::Profile(format!(
+                    "commonName {cn:?} is not one of the subjectAltNames"
+                )));
+            }
+            p.distinguished_name.push(DnType::CommonName, cn.as_str());
+        }
+        for d in &self.dns_names {
+            p.subject_alt_names
+                .push(rcgen::SanType::DnsName(ia5_rcgen(d)?));
+        }
+        for ip in &self.ip_addresses {
+            p.subject_alt_names.push(rcgen::SanType::IpAddress(*ip));
+        }
+        for u in &self.uris {
+            p.subject_alt_names.push(rcgen::SanType::URI(ia5_rcgen(u)?));
+        }
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        if self.rsa_key {
+            p.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+        }
+        p.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        p.not_before = self.not_before;
+        p.not_after = self.not_after;
+        p.serial_number = Some(self.serial.to_rcgen());
+        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
+        p.use_authority_key_identifier_extension = true;
+        if let Some(url) = &self.crl_url {
+            p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec![url.clone()],
+            }];
+        }
+        push_aia(
+            &mut p,
+            self.ocsp_url.as_deref(),
+            self.ca_issuers_url.as_deref(),
+        )?;
+        Ok(p)
+    }
+}
+
+fn ia5_rcgen(s: &str) -> Result<rcgen::string::Ia5String, Error> {
+    rcgen::string::Ia5String::try_from(s)
+        .map_err(|_| Error::Profile(format!("{s:?} is not IA5 (ASCII)")))
+}

@@ -56,3 +56,26 @@ fn short_serial_warns() {
     let c = cert_with(|p| p.serial_number = Some(rcgen::SerialNumber::from_slice(&[1])));
     assert!(check(&c, None).iter().any(|f| f.rule == "serial.entropy"));
 }
+
+#[test]
+fn loopback_and_unqualified_sans_are_errors() {
+    let c = cert_with(|p| {
+        p.subject_alt_names = vec![
+            rcgen::SanType::DnsName("localhost".try_into().expect("ia5")),
+            rcgen::SanType::IpAddress("127.0.0.1".parse().expect("ip")),
+            rcgen::SanType::IpAddress("::1".parse().expect("ip")),
+            rcgen::SanType::DnsName("api".try_into().expect("ia5")),
+        ]
+    });
+    let f = check(&c, None);
+    assert_eq!(
+        f.iter().filter(|f| f.rule == "san.loopback").count(),
+        3,
+        "{f:?}"
+    );
+    assert_eq!(
+        f.iter().filter(|f| f.rule == "san.unqualified").count(),
+        1,
+        "{f:?}"
+    );
+}
