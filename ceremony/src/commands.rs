@@ -11,7 +11,7 @@ use fleetca::profile::{loopback_exclusions, IntermediateProfile, RootProfile};
 use fleetca::serial::Serial;
 use fleetca::{inspect, lint};
 use fleetca_hsm::{
-    PinSource, Pkcs11Config, Pkcs11Key, Pkcs11Token, PublicKey, RcgenSigner, Signer,
+    LintSigner, PinSource, Pkcs11Config, Pkcs11Key, Pkcs11Token, PublicKey, RcgenSigner, Signer,
 };
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -293,20 +293,6 @@ fn ensure_clean(findings: &[lint::Finding]) -> Result<()> {
     Ok(())
 }
 
-/// A signer that presents the root's public key but returns a dummy signature: it builds the
-/// lint copy, whose TBSCertificate must be byte-identical to what the token then signs.
-#[derive(Debug)]
-struct LintCopySigner(PublicKey);
-
-impl Signer for LintCopySigner {
-    fn public_key(&self) -> &PublicKey {
-        &self.0
-    }
-    fn sign(&self, _msg: &[u8]) -> std::result::Result<Vec<u8>, fleetca_hsm::HsmError> {
-        Ok(vec![0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01])
-    }
-}
-
 fn valid_cluster_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
@@ -406,7 +392,7 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
     let params = profile.params(&csr.spki_der)?;
 
     // 1. The lint copy: same TBS, dummy signature. Lint it and show it.
-    let lint_signer = LintCopySigner(key.public_key().clone());
+    let lint_signer = LintSigner::new(key.public_key().clone());
     let lint_rcgen = RcgenSigner::new(&lint_signer)?;
     let lint_issuer = rcgen::Issuer::from_ca_cert_der(&root_der.clone().into(), &lint_rcgen)?;
     let lint_cert = params.signed_by(&public, &lint_issuer)?;

@@ -13,6 +13,7 @@
 pub mod encoding;
 mod error;
 mod key_type;
+mod lint_signer;
 mod pin;
 mod pkcs11;
 mod rcgen_adapter;
@@ -21,6 +22,7 @@ mod software;
 
 pub use error::HsmError;
 pub use key_type::KeyType;
+pub use lint_signer::LintSigner;
 pub use pin::PinSource;
 pub use pkcs11::{KeyAttributes, Pkcs11Config, Pkcs11Key, Pkcs11Token, RsaMechanism};
 pub use rcgen_adapter::RcgenSigner;
