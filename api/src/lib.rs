@@ -1,2 +1,5 @@
 //! fleetca online issuing service.
 #![forbid(unsafe_code)]
+
+pub mod acme;
+pub mod wfe;

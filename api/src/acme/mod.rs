@@ -8,7 +8,7 @@
 
 mod account;
 mod authz;
-mod b64;
+pub(crate) mod b64;
 mod challenge;
 mod directory;
 mod identifier;
