@@ -113,6 +113,10 @@ pub(crate) struct SignArgs {
     /// SPIFFE trust domain: permitted URI subtree for spiffe://TRUST-DOMAIN/... IDs.
     #[arg(long)]
     pub(crate) spiffe_trust_domain: Option<String>,
+    /// Do not exclude loopback addresses (127.0.0.0/8, ::1) in the name constraints. Only for
+    /// an intermediate that issues a development-only serving certificate on one laptop.
+    #[arg(long)]
+    pub(crate) no_exclude_loopback: bool,
     /// CRL distribution point (default: the root CRL URL given at init).
     #[arg(long)]
     pub(crate) crl_url: Option<String>,

@@ -338,6 +338,9 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
         );
     }
     let public = csr.rcgen_public_key()?;
+    if a.no_exclude_loopback {
+        eprintln!("warning: --no-exclude-loopback: this intermediate may issue for loopback addresses; use it only for a development-only serving certificate");
+    }
 
     let (key, root_der) = open_root(g, &state)?;
     let root = lint::parse(&root_der)?;
@@ -384,7 +387,11 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
         serial: Serial::random()?,
         permitted_dns: a.permit_dns.clone(),
         permitted_uri_hosts: a.spiffe_trust_domain.iter().cloned().collect(),
-        excluded_ip: loopback_exclusions(),
+        excluded_ip: if a.no_exclude_loopback {
+            vec![]
+        } else {
+            loopback_exclusions()
+        },
         crl_url: a.crl_url.clone().or(state.crl_url.clone()),
         ca_issuers_url: a.ca_issuers_url.clone().or(state.ca_issuers_url.clone()),
         ocsp_url: a.ocsp_url.clone(),
@@ -452,6 +459,9 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
     rec.output(&archive, pem.as_bytes());
     rec.detail("cluster", a.cluster.clone());
     rec.detail("serial", profile.serial.to_hex());
+    if a.no_exclude_loopback {
+        rec.detail("loopback_excluded", "false");
+    }
     rec.commit(&mut state)?;
     println!("signed: {} (serial {})", out.display(), profile.serial);
     Ok(())

@@ -93,7 +93,8 @@ fn module(path: &Path) -> Result<Pkcs11, HsmError> {
 struct TokenInner {
     label: String,
     serial: String,
-    mechanisms: Vec<MechanismType>,
+    /// Whether the token offers `CKM_SHA256_RSA_PKCS`.
+    sha256_rsa: bool,
     /// cryptoki sessions are `Send` but not `Sync`: one session, one signer at a time.
     session: Mutex<Session>,
 }
@@ -152,9 +153,11 @@ impl Pkcs11Token {
         let ctx = module(&config.module)?;
         let (slot, serial) = find_slot(&ctx, &config.token_label)?;
         let pin = config.pin.read()?;
-        let mechanisms = ctx
-            .get_mechanism_list(slot)
-            .map_err(HsmError::pkcs11("C_GetMechanismList"))?;
+        // Ask about the one optional mechanism rather than listing them all: cryptoki logs an
+        // error for every vendor mechanism it does not know.
+        let sha256_rsa = ctx
+            .get_mechanism_info(slot, MechanismType::SHA256_RSA_PKCS)
+            .is_ok();
         let session = ctx
             .open_rw_session(slot)
             .map_err(HsmError::pkcs11("C_OpenSession"))?;
@@ -179,7 +182,7 @@ impl Pkcs11Token {
             inner: Arc::new(TokenInner {
                 label: config.token_label.clone(),
                 serial,
-                mechanisms,
+                sha256_rsa,
                 session: Mutex::new(session),
             }),
         })
@@ -301,11 +304,7 @@ impl Pkcs11Token {
         private: ObjectHandle,
     ) -> Result<Pkcs11Key, HsmError> {
         let public = self.inner.with_session(|s| read_public_key(s, public))?;
-        let rsa_mechanism = if self
-            .inner
-            .mechanisms
-            .contains(&MechanismType::SHA256_RSA_PKCS)
-        {
+        let rsa_mechanism = if self.inner.sha256_rsa {
             RsaMechanism::Sha256RsaPkcs
         } else {
             RsaMechanism::RsaPkcsDigestInfo

@@ -13,6 +13,7 @@ pub mod jws;
 pub mod key_change;
 pub mod nonce;
 pub mod problem;
+pub mod routes;
 
 #[cfg(test)]
 mod test_support;

@@ -1,0 +1,460 @@
+//! The admin role: clusters (key, CSR, import), EAB keys for accounts, and the inventory.
+//!
+//! sled allows one process per database, so admin commands must work while `fleetca serve`
+//! holds the store. The CLI therefore sends each command over a Unix socket in the data
+//! directory (`admin.sock`, mode 0600) with the admin token (`admin.token`, mode 0600) to the
+//! running server, which executes it; when no server runs, the CLI opens the store itself and
+//! executes the very same code. Either way [`Admin::execute`] does the work.
+mod socket;
+
+pub use socket::{call, serve_socket};
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use fleetca_hsm::{KeyType, Pkcs11Token, RcgenSigner, Signer, SoftwareKey};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tracing::info;
+
+use crate::ca::{CaUrls, ClusterCa};
+use crate::config::Config;
+use crate::ra::{random_id, Clusters};
+use crate::sa::{ClusterRecord, ClusterStatus, Der, EabRecord, KeyRef, Storage, StorageExt};
+
+/// One admin command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum AdminRequest {
+    /// Make a cluster intermediate's key and CSR.
+    ClusterAdd {
+        /// Cluster name.
+        name: String,
+        /// Make a software key file instead of a key on the token.
+        software_key: bool,
+    },
+    /// Import the ceremony's certificate and activate the cluster.
+    ClusterImport {
+        /// Cluster name.
+        name: String,
+        /// The intermediate certificate (PEM or base64 DER).
+        cert_pem: String,
+    },
+    /// List clusters.
+    ClusterList,
+    /// Mint an EAB key for a namespace.
+    AccountNew {
+        /// Cluster.
+        cluster: String,
+        /// Namespace.
+        namespace: String,
+        /// Extra DNS suffixes granted.
+        suffixes: Vec<String>,
+    },
+    /// Every certificate issued.
+    Inventory,
+}
+
+/// Why a cluster name is refused.
+pub fn check_cluster_name(name: &str) -> Result<()> {
+    ensure!(
+        !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-'),
+        "cluster name {name:?} must be 1-63 lower-case letters, digits or '-'"
+    );
+    Ok(())
+}
+
+/// The admin role's state.
+pub struct Admin {
+    config: Config,
+    store: Arc<dyn Storage>,
+    clusters: Clusters,
+    token: Mutex<Option<Pkcs11Token>>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The label of a cluster intermediate's key on the token.
+pub fn key_label(cluster: &str) -> String {
+    format!("fleetca-cluster-{cluster}")
+}
+
+/// The CRL, OCSP and issuer URLs of a cluster.
+pub fn urls(config: &Config, cluster: &str) -> CaUrls {
+    let base = config.public_base();
+    CaUrls {
+        crl: format!("{base}/crl/{cluster}.crl"),
+        ocsp: format!("{base}/ocsp/{cluster}"),
+        ca_issuers: format!("{base}/ca/{cluster}.der"),
+    }
+}
+
+impl Admin {
+    /// The admin role over `store`, adding activated clusters to `clusters`.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Storage>,
+        clusters: Clusters,
+        token: Option<Pkcs11Token>,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            clusters,
+            token: Mutex::new(token),
+        }
+    }
+
+    fn token(&self) -> Result<Pkcs11Token> {
+        let mut t = self
+            .token
+            .lock()
+            .map_err(|_| anyhow!("token lock poisoned"))?;
+        if t.is_none() {
+            *t = Some(Pkcs11Token::open(&self.config.pkcs11()).map_err(|e| anyhow!(e))?);
+        }
+        t.clone().ok_or_else(|| anyhow!("no token"))
+    }
+
+    /// Loads the signer of a cluster's key.
+    pub fn signer(&self, rec: &ClusterRecord) -> Result<Arc<dyn Signer>> {
+        Ok(match &rec.key {
+            KeyRef::Pkcs11 { label } => {
+                Arc::new(self.token()?.find(label).map_err(|e| anyhow!(e))?)
+            }
+            KeyRef::SoftwareFile { path } => {
+                let der = std::fs::read(path)
+                    .with_context(|| format!("cannot read key file {}", path.display()))?;
+                Arc::new(SoftwareKey::from_pkcs8(&der).map_err(|e| anyhow!(e))?)
+            }
+        })
+    }
+
+    /// Builds the CAs of every active cluster.
+    pub fn load_clusters(&self) -> Result<HashMap<String, Arc<ClusterCa>>> {
+        let mut out = HashMap::new();
+        for rec in self.store.list::<ClusterRecord>("")? {
+            if rec.status != ClusterStatus::Active {
+                continue;
+            }
+            let der = rec
+                .cert_der
+                .clone()
+                .ok_or_else(|| anyhow!("active cluster {} has no certificate", rec.name))?;
+            let ca = ClusterCa::new(
+                &rec.name,
+                der.0,
+                self.signer(&rec)?,
+                urls(&self.config, &rec.name),
+            )
+            .map_err(|e| anyhow!("cluster {}: {e}", rec.name))?;
+            out.insert(rec.name.clone(), Arc::new(ca));
+        }
+        Ok(out)
+    }
+
+    /// Runs one command; the result is JSON for the CLI to print.
+    pub fn execute(&self, req: AdminRequest) -> Result<serde_json::Value> {
+        match req {
+            AdminRequest::ClusterAdd { name, software_key } => {
+                self.cluster_add(&name, software_key)
+            }
+            AdminRequest::ClusterImport { name, cert_pem } => self.cluster_import(&name, &cert_pem),
+            AdminRequest::ClusterList => self.cluster_list(),
+            AdminRequest::AccountNew {
+                cluster,
+                namespace,
+                suffixes,
+            } => self.account_new(&cluster, &namespace, suffixes),
+            AdminRequest::Inventory => self.inventory(),
+        }
+    }
+
+    fn cluster_add(&self, name: &str, software_key: bool) -> Result<serde_json::Value> {
+        check_cluster_name(name)?;
+        ensure!(
+            self.store.load::<ClusterRecord>(name)?.is_none(),
+            "cluster {name} exists already"
+        );
+        let (signer, key): (Arc<dyn Signer>, KeyRef) = if software_key {
+            let k = SoftwareKey::generate(KeyType::EcP256).map_err(|e| anyhow!(e))?;
+            let dir = self.config.data_dir.join("keys");
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join(format!("{name}.p8"));
+            ensure!(!path.exists(), "{} exists already", path.display());
+            write_private(&path, k.pkcs8_der())?;
+            (Arc::new(k), KeyRef::SoftwareFile { path })
+        } else {
+            let label = key_label(name);
+            let k = self
+                .token()?
+                .generate(&label, KeyType::EcP256)
+                .map_err(|e| anyhow!(e))?;
+            (Arc::new(k), KeyRef::Pkcs11 { label })
+        };
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("fleetca {name} issuing CA"),
+        );
+        let rcgen_signer = RcgenSigner::new(signer.as_ref())?;
+        let csr = params
+            .serialize_request(&rcgen_signer)
+            .map_err(|e| anyhow!("cannot sign the CSR: {e}"))?;
+        let csr_pem = csr.pem().map_err(|e| anyhow!("{e}"))?;
+        let rec = ClusterRecord {
+            name: name.to_string(),
+            status: ClusterStatus::AwaitingCertificate,
+            key: key.clone(),
+            spki_der: Der(signer.public_key().spki_der.clone()),
+            csr_pem: csr_pem.clone(),
+            cert_der: None,
+            created: now(),
+            activated: None,
+        };
+        self.store.save(&rec)?;
+        self.store.flush()?;
+        info!(
+            cluster = name,
+            "cluster key made; CSR ready for the ceremony"
+        );
+        Ok(
+            serde_json::json!({ "name": name, "status": "awaiting_certificate", "key": key, "csr_pem": csr_pem, "key_fingerprint": signer.public_key().fingerprint() }),
+        )
+    }
+
+    fn cluster_import(&self, name: &str, cert_input: &str) -> Result<serde_json::Value> {
+        let mut rec = self
+            .store
+            .load::<ClusterRecord>(name)?
+            .ok_or_else(|| anyhow!("no cluster {name}; run `fleetca cluster add {name}` first"))?;
+        let der = fleetca::pem::decode_one("CERTIFICATE", cert_input.as_bytes())
+            .context("not a certificate")?;
+        let cert = fleetca::lint::parse(&der)?;
+        let spki = der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info)?;
+        ensure!(
+            spki == rec.spki_der.0,
+            "this certificate is not for cluster {name}'s key (its key fingerprint differs)"
+        );
+        let root_bytes = std::fs::read(&self.config.root_cert).with_context(|| {
+            format!("cannot read root_cert {}", self.config.root_cert.display())
+        })?;
+        let root_der = fleetca::pem::decode_one("CERTIFICATE", &root_bytes)?;
+        verify_issued_by(&der, &root_der).with_context(|| {
+            format!(
+                "the certificate does not chain to the configured root {}",
+                self.config.root_cert.display()
+            )
+        })?;
+        let root = fleetca::lint::parse(&root_der)?;
+        let errors: Vec<String> = fleetca::lint::check(&cert, Some(&root))
+            .into_iter()
+            .filter(|f| f.severity == fleetca::lint::Severity::Error)
+            .map(|f| f.to_string())
+            .collect();
+        ensure!(
+            errors.is_empty(),
+            "the certificate has lint errors: {}",
+            errors.join("; ")
+        );
+        let ca = ClusterCa::new(
+            name,
+            der.clone(),
+            self.signer(&rec)?,
+            urls(&self.config, name),
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        rec.cert_der = Some(Der(der));
+        rec.status = ClusterStatus::Active;
+        rec.activated = Some(now());
+        self.store.save(&rec)?;
+        self.store.flush()?;
+        let not_after = ca.not_after;
+        self.clusters
+            .write()
+            .map_err(|_| anyhow!("cluster table poisoned"))?
+            .insert(name.to_string(), Arc::new(ca));
+        info!(cluster = name, "cluster activated");
+        Ok(
+            serde_json::json!({ "name": name, "status": "active", "not_after": not_after, "directory_url": format!("{}/acme/{name}/directory", self.config.external_base()) }),
+        )
+    }
+
+    fn cluster_list(&self) -> Result<serde_json::Value> {
+        let mut out = Vec::new();
+        for rec in self.store.list::<ClusterRecord>("")? {
+            let not_after = rec
+                .cert_der
+                .as_ref()
+                .and_then(|d| fleetca::lint::parse(&d.0).ok())
+                .map(|c| {
+                    c.tbs_certificate
+                        .validity
+                        .not_after
+                        .to_unix_duration()
+                        .as_secs()
+                });
+            out.push(serde_json::json!({ "name": rec.name, "status": rec.status, "key": rec.key, "not_after": not_after }));
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+
+    fn account_new(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        suffixes: Vec<String>,
+    ) -> Result<serde_json::Value> {
+        let rec = self
+            .store
+            .load::<ClusterRecord>(cluster)?
+            .ok_or_else(|| anyhow!("no cluster {cluster}"))?;
+        ensure!(
+            rec.status == ClusterStatus::Active,
+            "cluster {cluster} is not active yet (import its certificate first)"
+        );
+        ensure!(
+            fleetca::policy::check_dns_syntax(&format!("{namespace}.x")).is_ok()
+                && !namespace.contains('.'),
+            "namespace {namespace:?} is not a Kubernetes namespace name"
+        );
+        for s in &suffixes {
+            ensure!(
+                fleetca::policy::check_dns_syntax(s).is_ok() && s.contains('.'),
+                "suffix {s:?} must be a fully-qualified DNS name"
+            );
+        }
+        let kid = random_id().map_err(|e| anyhow!(e.detail))?;
+        let key = crate::wfe::eab::EabKey::generate(&ring::rand::SystemRandom::new())
+            .map_err(|e| anyhow!("{e}"))?;
+        let hmac = key.to_base64url();
+        let eab = EabRecord {
+            kid: kid.clone(),
+            hmac_key: hmac.clone(),
+            cluster: cluster.into(),
+            namespace: namespace.into(),
+            suffixes: suffixes.clone(),
+            account_id: None,
+            created: now(),
+        };
+        ensure!(self.store.insert_new(&eab)?, "key id collision; retry");
+        self.store.flush()?;
+        let directory = format!("{}/acme/{cluster}/directory", self.config.external_base());
+        let root_pem = std::fs::read(&self.config.root_cert)
+            .with_context(|| format!("cannot read {}", self.config.root_cert.display()))?;
+        let manifest = issuer_manifest(namespace, &directory, &kid, &hmac, &root_pem);
+        info!(cluster, namespace, kid = %kid, "EAB key minted");
+        Ok(
+            serde_json::json!({ "kid": kid, "hmac_key": hmac, "cluster": cluster, "namespace": namespace, "suffixes": suffixes, "directory_url": directory, "manifest": manifest }),
+        )
+    }
+
+    fn inventory(&self) -> Result<serde_json::Value> {
+        let t = now();
+        let mut out = Vec::new();
+        for c in self.store.list::<crate::sa::CertRecord>("")? {
+            if c.der.0.is_empty() {
+                continue; // a serial reserved by an issuance that did not finish
+            }
+            out.push(serde_json::json!({
+                "serial": c.serial, "cluster": c.cluster, "namespace": c.namespace, "names": c.names,
+                "not_after": c.not_after, "expires_in_days": (c.not_after - t) / 86400,
+                "revoked": c.revoked, "development_only": c.development_only, "spki_sha256": c.spki_sha256,
+            }));
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+}
+
+/// Verifies that `cert` is signed by `issuer`'s key.
+pub fn verify_issued_by(cert: &[u8], issuer: &[u8]) -> Result<()> {
+    use x509_parser::prelude::FromDer;
+    let (_, c) =
+        x509_parser::certificate::X509Certificate::from_der(cert).map_err(|e| anyhow!("{e}"))?;
+    let (_, i) =
+        x509_parser::certificate::X509Certificate::from_der(issuer).map_err(|e| anyhow!("{e}"))?;
+    if c.tbs_certificate.issuer != i.tbs_certificate.subject {
+        bail!(
+            "its issuer is {}, not {}",
+            c.tbs_certificate.issuer,
+            i.tbs_certificate.subject
+        );
+    }
+    c.verify_signature(Some(i.public_key()))
+        .map_err(|e| anyhow!("signature does not verify: {e}"))
+}
+
+fn write_private(path: &PathBuf, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// A cert-manager `Issuer` with External Account Binding and the Secret holding its HMAC key.
+pub fn issuer_manifest(
+    namespace: &str,
+    directory: &str,
+    kid: &str,
+    hmac: &str,
+    root_pem: &[u8],
+) -> String {
+    use base64::Engine;
+    let ca_bundle = base64::engine::general_purpose::STANDARD.encode(root_pem);
+    let secret = format!("fleetca-eab-{}", kid.to_ascii_lowercase().replace('_', "-"));
+    format!(
+        "apiVersion: v1
+kind: Secret
+metadata:
+  name: {secret}
+  namespace: {namespace}
+type: Opaque
+stringData:
+  secret: {hmac}
+---
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata:
+  name: fleetca
+  namespace: {namespace}
+spec:
+  acme:
+    server: {directory}
+    caBundle: {ca_bundle}
+    privateKeySecretRef:
+      name: fleetca-acme-account-key
+    externalAccountBinding:
+      keyID: {kid}
+      keySecretRef:
+        name: {secret}
+        key: secret
+    # Names in this namespace's scope (*.{namespace}.svc.cluster.local, *.{namespace}.svc) are
+    # authorised by the binding: no solver is needed. Other names need http-01.
+    solvers:
+      - http01:
+          ingress: {{}}
+"
+    )
+}

@@ -1,0 +1,265 @@
+//! `fleetca`: the online issuing service and its admin commands.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use fleetca_api::admin::{self, Admin, AdminRequest};
+use fleetca_api::config::Config;
+use fleetca_api::server;
+
+/// fleetca: a central PKI for Kubernetes fleets (online issuing service).
+#[derive(Parser, Debug)]
+#[command(name = "fleetca", version, about)]
+struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        env = "FLEETCA_CONFIG",
+        default_value = "fleetca.toml",
+        global = true
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the service (ACME over HTTPS, admin socket).
+    Serve,
+    /// Cluster intermediates.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// ACME accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Every certificate issued, with expiry, revocation and development-only marks.
+    Inventory {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ClusterCommand {
+    /// Make the intermediate's key (on the fleetca-issuing token) and a CSR for the ceremony.
+    Add {
+        /// Cluster name.
+        name: String,
+        /// Keep the key in a software key file under the data directory instead of the token.
+        #[arg(long)]
+        software_key: bool,
+        /// Where to write the CSR (default DATA/clusters/NAME.csr).
+        #[arg(long)]
+        csr_out: Option<PathBuf>,
+    },
+    /// Import the certificate the ceremony signed, and activate the cluster.
+    Import {
+        /// Cluster name.
+        name: String,
+        /// The intermediate certificate (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// List clusters.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCommand {
+    /// Mint an External Account Binding key for one namespace, and print a cert-manager Issuer.
+    New {
+        /// Cluster.
+        #[arg(long)]
+        cluster: String,
+        /// Namespace the account is bound to.
+        #[arg(long)]
+        namespace: String,
+        /// Extra DNS suffix granted to the account (repeatable).
+        #[arg(long = "suffix")]
+        suffixes: Vec<String>,
+        /// Print JSON (kid, hmac_key, directory_url, manifest).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,cryptoki=off".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs an admin command on the running server, or locally when none runs.
+async fn admin_call(config: &Config, req: AdminRequest) -> Result<serde_json::Value> {
+    let token = server::admin_token(config)?;
+    if let Some(v) = admin::call(&config.admin_socket(), &token, &req).await? {
+        return Ok(v);
+    }
+    let store = server::open_store(config)?;
+    let admin = Admin::new(
+        config.clone(),
+        store,
+        Arc::new(RwLock::new(Default::default())),
+        None,
+    );
+    tokio::task::spawn_blocking(move || admin.execute(req)).await?
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(&cli.config)?;
+    match cli.command {
+        Command::Serve => server::serve(config).await,
+        Command::Cluster(ClusterCommand::Add {
+            name,
+            software_key,
+            csr_out,
+        }) => {
+            let v = admin_call(
+                &config,
+                AdminRequest::ClusterAdd {
+                    name: name.clone(),
+                    software_key,
+                },
+            )
+            .await?;
+            let csr = v["csr_pem"].as_str().unwrap_or_default();
+            let path = csr_out
+                .unwrap_or_else(|| config.data_dir.join("clusters").join(format!("{name}.csr")));
+            if let Some(p) = path.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            std::fs::write(&path, csr)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "cluster {name}: key {} (fingerprint {})",
+                v["key"],
+                v["key_fingerprint"].as_str().unwrap_or_default()
+            );
+            println!("csr: {}", path.display());
+            println!("next: fleetca-ceremony sign-intermediate --csr {} --cluster {name} …, then fleetca cluster import {name} --cert FILE", path.display());
+            Ok(())
+        }
+        Command::Cluster(ClusterCommand::Import { name, cert }) => {
+            let pem = std::fs::read_to_string(&cert)
+                .with_context(|| format!("cannot read {}", cert.display()))?;
+            let v = admin_call(
+                &config,
+                AdminRequest::ClusterImport {
+                    name: name.clone(),
+                    cert_pem: pem,
+                },
+            )
+            .await?;
+            println!(
+                "cluster {name} active; ACME directory {}",
+                v["directory_url"].as_str().unwrap_or_default()
+            );
+            Ok(())
+        }
+        Command::Cluster(ClusterCommand::List { json }) => {
+            let v = admin_call(&config, AdminRequest::ClusterList).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for c in v.as_array().into_iter().flatten() {
+                    println!(
+                        "{}\t{}\t{}",
+                        c["name"].as_str().unwrap_or(""),
+                        c["status"].as_str().unwrap_or(""),
+                        c["key"]
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Account(AccountCommand::New {
+            cluster,
+            namespace,
+            suffixes,
+            json,
+        }) => {
+            let v = admin_call(
+                &config,
+                AdminRequest::AccountNew {
+                    cluster,
+                    namespace,
+                    suffixes,
+                },
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("# EAB key id:  {}", v["kid"].as_str().unwrap_or_default());
+                println!(
+                    "# EAB HMAC:    {}",
+                    v["hmac_key"].as_str().unwrap_or_default()
+                );
+                println!(
+                    "# directory:   {}",
+                    v["directory_url"].as_str().unwrap_or_default()
+                );
+                println!("# cert-manager Issuer (kubectl apply -f -):");
+                print!("{}", v["manifest"].as_str().unwrap_or_default());
+            }
+            Ok(())
+        }
+        Command::Inventory { json } => {
+            let v = admin_call(&config, AdminRequest::Inventory).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for c in v.as_array().into_iter().flatten() {
+                    let dev = if c["development_only"].as_bool() == Some(true) {
+                        " DEVELOPMENT-ONLY"
+                    } else {
+                        ""
+                    };
+                    let rev = if c["revoked"].is_null() {
+                        ""
+                    } else {
+                        " REVOKED"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{} days\t{}{dev}{rev}",
+                        c["serial"].as_str().unwrap_or(""),
+                        c["cluster"].as_str().unwrap_or(""),
+                        c["namespace"].as_str().unwrap_or(""),
+                        c["expires_in_days"],
+                        c["names"]
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
