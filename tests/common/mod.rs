@@ -159,3 +159,5 @@ pub fn pkilint_clean(tool: &str, extra: &[&str], file: &Path) {
         text(&o)
     );
 }
+
+pub mod fleet;
