@@ -30,6 +30,8 @@ pub struct VerifiedCsr {
     pub requested_ca: Option<(bool, Option<u32>)>,
     /// OIDs of every requested extension, for display.
     pub requested_extensions: Vec<String>,
+    /// The CSR's signature algorithm OID (dotted), so callers can refuse SHA-1.
+    pub signature_algorithm: String,
 }
 
 impl VerifiedCsr {
@@ -60,6 +62,7 @@ impl VerifiedCsr {
             uris: Vec::new(),
             requested_ca: None,
             requested_extensions: Vec::new(),
+            signature_algorithm: csr.signature_algorithm.algorithm.to_id_string(),
         };
         for ext in csr.requested_extensions().into_iter().flatten() {
             match ext {

@@ -4,10 +4,12 @@
 //! `rcgen::SigningKey`, which the `fleetca-hsm` crate implements for tokens.
 #![forbid(unsafe_code)]
 
+pub mod crl;
 pub mod csr;
 mod error;
 pub mod inspect;
 pub mod lint;
+pub mod ocsp;
 pub mod pem;
 pub mod policy;
 pub mod profile;

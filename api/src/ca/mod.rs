@@ -268,6 +268,9 @@ impl ClusterCa {
         }
 
         // 3. Sign for real; same TBS; the signature verifies.
+        if req.account_id.is_some() {
+            test_hooks::before_signing()?;
+        }
         let rcgen_signer =
             RcgenSigner::new(self.signer.as_ref()).map_err(|e| CaError::Internal(e.to_string()))?;
         let issuer = rcgen::Issuer::from_ca_cert_der(&self.cert_der.clone().into(), &rcgen_signer)
@@ -300,5 +303,44 @@ impl ClusterCa {
         store.save(&record)?;
         store.flush()?;
         Ok(record)
+    }
+}
+
+/// Test-only fault injection for FIELD-CASES C04 (a slow or failing signer), off unless the
+/// environment asks for it: `FLEETCA_TEST_SIGNING_DELAY_MS` delays each leaf signature and
+/// `FLEETCA_TEST_SIGNING_FAIL=1` makes it fail as an unplugged HSM would.
+mod test_hooks {
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    use super::CaError;
+
+    struct Hooks {
+        delay: Option<Duration>,
+        fail: bool,
+    }
+
+    fn hooks() -> &'static Hooks {
+        static HOOKS: OnceLock<Hooks> = OnceLock::new();
+        HOOKS.get_or_init(|| Hooks {
+            delay: std::env::var("FLEETCA_TEST_SIGNING_DELAY_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map(Duration::from_millis),
+            fail: std::env::var("FLEETCA_TEST_SIGNING_FAIL").is_ok_and(|v| v == "1"),
+        })
+    }
+
+    pub(super) fn before_signing() -> Result<(), CaError> {
+        let h = hooks();
+        if let Some(d) = h.delay {
+            std::thread::sleep(d);
+        }
+        if h.fail {
+            return Err(CaError::Signer(
+                "test hook FLEETCA_TEST_SIGNING_FAIL: the signer is unavailable".into(),
+            ));
+        }
+        Ok(())
     }
 }

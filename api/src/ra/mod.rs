@@ -819,6 +819,14 @@ impl Ra {
             ));
         }
         check_leaf_key(&csr.spki_der).map_err(bad)?;
+        if matches!(
+            csr.signature_algorithm.as_str(),
+            "1.2.840.113549.1.1.5" | "1.2.840.10045.4.1" | "1.2.840.10040.4.3"
+        ) {
+            return Err(bad(
+                "the CSR is signed with SHA-1; sign it with SHA-256 or better".into(),
+            ));
+        }
         let mut csr_ids: BTreeSet<Identifier> = csr
             .dns_names
             .iter()
@@ -924,27 +932,60 @@ pub fn problem_json(kind: ProblemType, detail: impl Into<String>) -> serde_json:
     serde_json::to_value(crate::acme::Problem::new(kind, detail)).unwrap_or(serde_json::Value::Null)
 }
 
-/// Leaf keys: RSA of at least 2048 bits, EC P-256 or P-384, or Ed25519.
+/// Leaf keys: RSA of 2048 to 8192 bits with exponent 65537 or larger and odd, EC P-256 or
+/// P-384 (by curve OID, not size: secp256k1 is 256 bits too), or Ed25519. The reason names the
+/// rule (FIELD-CASES C14).
 fn check_leaf_key(spki_der: &[u8]) -> std::result::Result<(), String> {
     use x509_parser::prelude::FromDer;
     use x509_parser::public_key::PublicKey;
+    const P256: &str = "1.2.840.10045.3.1.7";
+    const P384: &str = "1.3.132.0.34";
     let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der)
         .map_err(|e| format!("cannot parse the CSR's public key: {e}"))?;
     match spki.parsed() {
-        Ok(PublicKey::RSA(r)) if r.key_size() >= 2048 && r.key_size() <= 8192 => Ok(()),
-        Ok(PublicKey::RSA(r)) => Err(format!(
-            "RSA keys must be 2048 to 8192 bits, this one is {}",
-            r.key_size()
-        )),
-        Ok(PublicKey::EC(p)) if p.key_size() == 256 || p.key_size() == 384 => Ok(()),
-        Ok(PublicKey::EC(p)) => Err(format!(
-            "EC keys must be P-256 or P-384, this one is {} bits",
-            p.key_size()
-        )),
+        Ok(PublicKey::RSA(r)) => {
+            let bits = r.key_size();
+            if !(2048..=8192).contains(&bits) {
+                return Err(format!(
+                    "RSA modulus must be 2048 to 8192 bits, this one is {bits}"
+                ));
+            }
+            let e = r
+                .exponent
+                .iter()
+                .skip_while(|b| **b == 0)
+                .fold(0u64, |acc, b| {
+                    acc.saturating_mul(256).saturating_add(*b as u64)
+                });
+            if e < 65537 || e % 2 == 0 {
+                return Err(format!(
+                    "RSA public exponent must be odd and at least 65537, this one is {e}"
+                ));
+            }
+            Ok(())
+        }
+        Ok(PublicKey::EC(_)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string())
+                .unwrap_or_default();
+            match curve.as_str() {
+                P256 | P384 => Ok(()),
+                other => Err(format!(
+                    "EC keys must be on P-256 or P-384, this one is on curve {other}"
+                )),
+            }
+        }
         Ok(PublicKey::Unknown(_)) if spki.algorithm.algorithm.to_id_string() == "1.3.101.112" => {
             Ok(())
         }
-        _ => Err("unsupported public key type; use RSA 2048+, P-256, P-384 or Ed25519".into()),
+        _ => Err(format!(
+            "unsupported public key algorithm {}; use RSA 2048+, P-256, P-384 or Ed25519",
+            spki.algorithm.algorithm.to_id_string()
+        )),
     }
 }
 

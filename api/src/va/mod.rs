@@ -29,7 +29,10 @@ impl Validator {
 
     async fn address(&self, id: &Identifier) -> Result<SocketAddr, String> {
         match id {
-            Identifier::Ip(ip) => Ok(SocketAddr::new(*ip, self.port)),
+            Identifier::Ip(ip) => Ok(SocketAddr::new(
+                self.resolve.get(&ip.to_string()).copied().unwrap_or(*ip),
+                self.port,
+            )),
             Identifier::Dns(name) => {
                 if let Some(ip) = self.resolve.get(name) {
                     return Ok(SocketAddr::new(*ip, self.port));
