@@ -80,8 +80,9 @@ pub struct CrlIssuer {
 impl CrlIssuer {
     /// Reads the issuer certificate (DER). The subject is kept as the exact DER bytes of the
     /// certificate's subject Name, and the SKI as its exact bytes, so that name chaining and
-    /// AKI/SKI matching cannot be broken by re-encoding. A certificate without an SKI is refused:
-    /// fleetca's CA profiles always carry one (C31).
+    /// AKI/SKI matching cannot be broken by re-encoding. A certificate without an SKI is refused
+    /// (fleetca's CA profiles always carry one; C31), and so is one whose keyUsage lacks
+    /// cRLSign.
     pub fn from_certificate_der(der: &[u8]) -> Result<Self, CrlError> {
         let (rest, cert) = X509Certificate::from_der(der)
             .map_err(|e| CrlError::Issuer(format!("not a DER certificate: {e}")))?;
@@ -89,6 +90,14 @@ impl CrlIssuer {
             return Err(CrlError::Issuer(
                 "trailing bytes after the certificate".into(),
             ));
+        }
+        // RFC 5280 §4.2.1.3: a key that signs CRLs has cRLSign when keyUsage is present.
+        if let Ok(Some(ku)) = cert.key_usage() {
+            if !ku.value.crl_sign() {
+                return Err(CrlError::Issuer(
+                    "its keyUsage does not include cRLSign (RFC 5280 §4.2.1.3)".into(),
+                ));
+            }
         }
         let key_identifier = cert
             .extensions()

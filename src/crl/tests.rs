@@ -71,12 +71,12 @@ impl TestCa {
         write(
             dir.path(),
             "root.pem",
-            &crate::pem::encode("CERTIFICATE", root.der()),
+            crate::pem::encode("CERTIFICATE", root.der()),
         );
         write(
             dir.path(),
             "int.pem",
-            &crate::pem::encode("CERTIFICATE", int.der()),
+            crate::pem::encode("CERTIFICATE", int.der()),
         );
         let mut leaves = Vec::new();
         for i in 0..leaf_count {
@@ -103,7 +103,7 @@ impl TestCa {
             write(
                 dir.path(),
                 &format!("leaf{i}.pem"),
-                &crate::pem::encode("CERTIFICATE", leaf.der()),
+                crate::pem::encode("CERTIFICATE", leaf.der()),
             );
             leaves.push((serial, leaf.der().to_vec()));
         }
@@ -475,7 +475,7 @@ fn p384_and_rsa_signatures_verify() {
 
 #[test]
 fn bad_parameters_are_refused() {
-    let ca = TestCa::new(KeyType::EcP256, 0);
+    let ca = TestCa::new(KeyType::EcP256, 1);
     let issuer = CrlIssuer::from_certificate_der(&ca.int_der).expect("issuer");
     let serial = Serial::from_hex("01").expect("serial");
     for code in [7, 8, 11] {
@@ -509,6 +509,11 @@ fn bad_parameters_are_refused() {
     assert!(matches!(
         sign_crl(&[0x30, 0x05, 0x02], &ca.int_key),
         Err(CrlError::Invalid(_))
+    ));
+    // A leaf (keyUsage digitalSignature only) cannot issue CRLs.
+    assert!(matches!(
+        CrlIssuer::from_certificate_der(&ca.leaves[0].1),
+        Err(CrlError::Issuer(_))
     ));
     assert!(matches!(
         CrlIssuer::from_certificate_der(b"garbage"),
