@@ -14,5 +14,6 @@ pub mod pem;
 pub mod policy;
 pub mod profile;
 pub mod serial;
+pub mod verify;
 
 pub use error::Error;

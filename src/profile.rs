@@ -379,3 +379,48 @@ fn ia5_rcgen(s: &str) -> Result<rcgen::string::Ia5String, Error> {
     rcgen::string::Ia5String::try_from(s)
         .map_err(|_| Error::Profile(format!("{s:?} is not IA5 (ASCII)")))
 }
+
+/// OID arcs of id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
+const OID_OCSP_NOCHECK: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5];
+
+/// A delegated OCSP responder certificate (RFC 6960 §4.2.2.2), issued by a cluster
+/// intermediate so its OCSP responses can be signed by a short-lived key instead of the
+/// intermediate's HSM key on every request.
+#[derive(Clone, Debug)]
+pub struct OcspResponderProfile {
+    /// Subject commonName.
+    pub common_name: String,
+    /// Validity start.
+    pub not_before: OffsetDateTime,
+    /// Validity end: short (days), because relying parties do not check its revocation.
+    pub not_after: OffsetDateTime,
+    /// Serial number.
+    pub serial: Serial,
+}
+
+impl OcspResponderProfile {
+    /// rcgen parameters: CA:FALSE, keyUsage digitalSignature (critical), EKU OCSPSigning,
+    /// id-pkix-ocsp-nocheck (NULL, non-critical), AKI, SKI; no CDP/AIA.
+    pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
+        if self.not_after <= self.not_before {
+            return Err(Error::Profile(
+                "responder notAfter must be after notBefore".into(),
+            ));
+        }
+        let mut p = CertificateParams::default();
+        p.distinguished_name = name(&self.common_name, None);
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::OcspSigning];
+        p.not_before = self.not_before;
+        p.not_after = self.not_after;
+        p.serial_number = Some(self.serial.to_rcgen());
+        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
+        p.use_authority_key_identifier_extension = true;
+        p.custom_extensions.push(CustomExtension::from_oid_content(
+            OID_OCSP_NOCHECK,
+            vec![0x05, 0x00],
+        ));
+        Ok(p)
+    }
+}

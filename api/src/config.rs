@@ -30,6 +30,9 @@ pub struct Config {
     /// Challenge validation settings.
     #[serde(default)]
     pub challenges: ChallengeConfig,
+    /// CRL and OCSP settings.
+    #[serde(default)]
+    pub revocation: crate::revocation::RevocationConfig,
 }
 
 /// The HTTPS listener.

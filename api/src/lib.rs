@@ -9,6 +9,7 @@ pub mod admin;
 pub mod ca;
 pub mod config;
 pub mod ra;
+pub mod revocation;
 pub mod sa;
 pub mod server;
 pub mod va;

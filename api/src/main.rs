@@ -37,6 +37,11 @@ enum Command {
     /// ACME accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Fleet-wide revocation: by serial, key, name or cluster.
+    Revoke(RevokeArgs),
+    /// CRLs.
+    #[command(subcommand)]
+    Crl(CrlCommand),
     /// Every certificate issued, with expiry, revocation and development-only marks.
     Inventory {
         /// Print JSON.
@@ -72,6 +77,73 @@ enum ClusterCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+struct Target {
+    /// One certificate, by serial (hex).
+    #[arg(long)]
+    serial: Option<String>,
+    /// Every certificate with this key, in any cluster: a certificate, CSR or public key (PEM).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Every certificate with this key, by SPKI SHA-256 (hex, as the inventory shows).
+    #[arg(long)]
+    spki_sha256: Option<String>,
+    /// Every certificate naming this DNS name, IP address or SPIFFE ID.
+    #[arg(long)]
+    name: Option<String>,
+    /// Every leaf under this cluster's intermediate (and a request for the ceremony).
+    #[arg(long)]
+    cluster: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct RevokeArgs {
+    #[command(flatten)]
+    target: Target,
+    /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged,
+    /// superseded, cessationOfOperation, privilegeWithdrawn.
+    #[arg(long, default_value = "unspecified")]
+    reason: String,
+    /// List what would be revoked, and revoke nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum CrlCommand {
+    /// Publish the root CRL signed in the ceremony (its signature is checked against the root).
+    PublishRoot {
+        /// The CRL (DER or PEM).
+        file: PathBuf,
+    },
+}
+
+/// SHA-256 of the SubjectPublicKeyInfo in a certificate, CSR or public key file.
+fn spki_sha256_of(path: &std::path::Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let spki = if let Ok(der) = fleetca::pem::decode_one("CERTIFICATE", &bytes) {
+        der::Encode::to_der(
+            &fleetca::lint::parse(&der)?
+                .tbs_certificate
+                .subject_public_key_info,
+        )?
+    } else if let Ok(csr) = fleetca::csr::VerifiedCsr::parse(&bytes) {
+        csr.spki_der
+    } else {
+        fleetca::pem::decode_one("PUBLIC KEY", &bytes).with_context(|| {
+            format!("{} holds no certificate, CSR or public key", path.display())
+        })?
+    };
+    Ok(hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        &spki,
+    )))
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +303,73 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("# cert-manager Issuer (kubectl apply -f -):");
                 print!("{}", v["manifest"].as_str().unwrap_or_default());
             }
+            Ok(())
+        }
+        Command::Revoke(a) => {
+            let reason = fleetca_api::revocation::parse_reason(&a.reason)
+                .with_context(|| format!("unknown reason {:?}", a.reason))?;
+            let t = a.target;
+            let selector = if let Some(s) = t.serial {
+                admin::Selector::Serial(s)
+            } else if let Some(k) = t.key {
+                admin::Selector::Key(spki_sha256_of(&k)?)
+            } else if let Some(h) = t.spki_sha256 {
+                admin::Selector::Key(h)
+            } else if let Some(n) = t.name {
+                admin::Selector::Name(n)
+            } else if let Some(c) = t.cluster {
+                admin::Selector::Cluster(c)
+            } else {
+                anyhow::bail!(
+                    "say what to revoke: --serial, --key, --spki-sha256, --name or --cluster"
+                );
+            };
+            let v = admin_call(
+                &config,
+                AdminRequest::Revoke {
+                    selector,
+                    reason,
+                    dry_run: a.dry_run,
+                },
+            )
+            .await?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let verb = if a.dry_run { "would revoke" } else { "revoked" };
+                for c in v["certificates"].as_array().into_iter().flatten() {
+                    let state = if c["already_revoked"] == true {
+                        "already revoked"
+                    } else {
+                        verb
+                    };
+                    println!(
+                        "{state}\t{}\t{}\t{}\t{}",
+                        c["serial"].as_str().unwrap_or(""),
+                        c["cluster"].as_str().unwrap_or(""),
+                        c["namespace"].as_str().unwrap_or(""),
+                        c["names"]
+                    );
+                }
+                if let Some(cmd) = v["ceremony_request"]["command"].as_str() {
+                    println!("the intermediate itself must be revoked by the root, at the ceremony:\n  {cmd}");
+                }
+            }
+            Ok(())
+        }
+        Command::Crl(CrlCommand::PublishRoot { file }) => {
+            use base64::Engine;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let der = fleetca::pem::decode_one("X509 CRL", &bytes)?;
+            let v = admin_call(
+                &config,
+                AdminRequest::PublishRootCrl {
+                    der_b64: base64::engine::general_purpose::STANDARD.encode(der),
+                },
+            )
+            .await?;
+            println!("root CRL published ({} entries)", v["entries"]);
             Ok(())
         }
         Command::Inventory { json } => {

@@ -14,6 +14,7 @@ use crate::admin::{self, Admin};
 use crate::ca::LeafRequest;
 use crate::config::Config;
 use crate::ra::{Clusters, Ra};
+use crate::revocation::Revocation;
 use crate::sa::{SledStore, Storage, StoreError};
 use crate::va::Validator;
 use crate::wfe::nonce::{NonceConfig, NonceService};
@@ -85,6 +86,7 @@ fn serving_certificate(
         namespace: "fleetca-system".into(),
         order_id: None,
         development_only: dev,
+        ocsp_responder: false,
     };
     let cert = ca
         .issue(store, &req)
@@ -154,6 +156,26 @@ pub async fn serve(config: Config) -> Result<()> {
     info!(clusters = ?loaded.keys().collect::<Vec<_>>(), "active clusters loaded");
     *clusters.write().map_err(|_| anyhow!("poisoned"))? = loaded;
 
+    let root_der = fleetca::pem::decode_one(
+        "CERTIFICATE",
+        &std::fs::read(&config.root_cert)
+            .with_context(|| format!("cannot read root_cert {}", config.root_cert.display()))?,
+    )?;
+    let revocation = Arc::new(Revocation::new(
+        Arc::clone(&store_dyn),
+        Arc::clone(&clusters),
+        config.revocation.clone(),
+        Pkcs11Token::open(&config.pkcs11()).ok(),
+    ));
+    {
+        let r = Arc::clone(&revocation);
+        tokio::task::spawn_blocking(move || r.init())
+            .await?
+            .map_err(|e| anyhow!("revocation: {e}"))?;
+    }
+    tokio::spawn(Arc::clone(&revocation).background());
+    admin.set_revocation(Arc::clone(&revocation));
+
     let validator = Arc::new(Validator::new(
         config.challenges.http01_port,
         config.challenges.resolve.clone(),
@@ -163,6 +185,7 @@ pub async fn serve(config: Config) -> Result<()> {
         Arc::clone(&clusters),
         config.issuance.clone(),
         validator,
+        Arc::clone(&revocation),
     ));
     ra.recover()
         .map_err(|e| anyhow!("recovering orders: {}", e.detail))?;
@@ -192,7 +215,29 @@ pub async fn serve(config: Config) -> Result<()> {
         let admin = Arc::clone(&admin);
         async move { admin::serve_socket(&socket, token, admin).await }
     });
-    let app = router(wfe).layer(tower_http::trace::TraceLayer::new_for_http());
+    let public =
+        crate::revocation::router(Arc::clone(&revocation), Arc::clone(&clusters), root_der);
+    let app = router(wfe)
+        .merge(public.clone())
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let public_task = match &config.public {
+        Some(p) => {
+            let listener = tokio::net::TcpListener::bind(p.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", p.listen))?;
+            info!(listen = %p.listen, url = %p.url, "CRL and OCSP over plain HTTP");
+            Some(tokio::spawn(
+                async move { axum::serve(listener, public).await },
+            ))
+        }
+        None => None,
+    };
+    let public_wait = async move {
+        match public_task {
+            Some(t) => t.await.map_err(|e| anyhow!(e))?.map_err(|e| anyhow!(e)),
+            None => std::future::pending().await,
+        }
+    };
     info!(listen = %config.server.listen, url = %config.external_base(), "fleetca listening");
     eprintln!(
         "fleetca listening on {} ({})",
@@ -202,6 +247,7 @@ pub async fn serve(config: Config) -> Result<()> {
     tokio::select! {
         r = serve_https(config.server.listen, tls, app) => r,
         r = admin_task => r.map_err(|e| anyhow!(e))?,
+        r = public_wait => r,
         _ = tokio::signal::ctrl_c() => {
             info!("shutting down");
             store.flush().map_err(|e| anyhow!(e))?;

@@ -22,6 +22,7 @@ use tracing::info;
 use crate::ca::{CaUrls, ClusterCa};
 use crate::config::Config;
 use crate::ra::{random_id, Clusters};
+use crate::revocation::Revocation;
 use crate::sa::{ClusterRecord, ClusterStatus, Der, EabRecord, KeyRef, Storage, StorageExt};
 
 /// One admin command.
@@ -55,6 +56,35 @@ pub enum AdminRequest {
     },
     /// Every certificate issued.
     Inventory,
+    /// Fleet-wide revocation.
+    Revoke {
+        /// What to revoke.
+        selector: Selector,
+        /// RFC 5280 reason code.
+        reason: u8,
+        /// Only list what would be revoked.
+        dry_run: bool,
+    },
+    /// Publish the root CRL from the ceremony (signature checked against the root).
+    PublishRootCrl {
+        /// The CRL, DER, base64.
+        der_b64: String,
+    },
+}
+
+/// Which certificates a revocation covers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "by", content = "value", rename_all = "kebab-case")]
+pub enum Selector {
+    /// One serial (hex).
+    Serial(String),
+    /// Every certificate, in any cluster, whose SubjectPublicKeyInfo has this SHA-256 (hex):
+    /// "this key leaked".
+    Key(String),
+    /// Every certificate naming this DNS name, IP address or SPIFFE ID.
+    Name(String),
+    /// Every leaf under a cluster's intermediate.
+    Cluster(String),
 }
 
 /// Why a cluster name is refused.
@@ -78,6 +108,7 @@ pub struct Admin {
     store: Arc<dyn Storage>,
     clusters: Clusters,
     token: Mutex<Option<Pkcs11Token>>,
+    revocation: Mutex<Option<Arc<Revocation>>>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -118,7 +149,29 @@ impl Admin {
             store,
             clusters,
             token: Mutex::new(token),
+            revocation: Mutex::new(None),
         }
+    }
+
+    /// Uses the server's revocation role, so CRLs and OCSP see revocations at once.
+    pub fn set_revocation(&self, r: Arc<Revocation>) {
+        if let Ok(mut slot) = self.revocation.lock() {
+            *slot = Some(r);
+        }
+    }
+
+    /// The revocation role: the server's, or (no server running) one over the store alone;
+    /// the server regenerates CRLs from the store when it starts.
+    fn revocation(&self) -> Result<Arc<Revocation>> {
+        let mut slot = self.revocation.lock().map_err(|_| anyhow!("poisoned"))?;
+        Ok(Arc::clone(slot.get_or_insert_with(|| {
+            Arc::new(Revocation::new(
+                Arc::clone(&self.store),
+                Arc::clone(&self.clusters),
+                Default::default(),
+                None,
+            ))
+        })))
     }
 
     fn token(&self) -> Result<Pkcs11Token> {
@@ -183,6 +236,12 @@ impl Admin {
                 suffixes,
             } => self.account_new(&cluster, &namespace, suffixes),
             AdminRequest::Inventory => self.inventory(),
+            AdminRequest::Revoke {
+                selector,
+                reason,
+                dry_run,
+            } => self.revoke(&selector, reason, dry_run),
+            AdminRequest::PublishRootCrl { der_b64 } => self.publish_root_crl(&der_b64),
         }
     }
 
@@ -363,6 +422,120 @@ impl Admin {
         Ok(
             serde_json::json!({ "kid": kid, "hmac_key": hmac, "cluster": cluster, "namespace": namespace, "suffixes": suffixes, "directory_url": directory, "manifest": manifest }),
         )
+    }
+
+    fn revoke(&self, selector: &Selector, reason: u8, dry_run: bool) -> Result<serde_json::Value> {
+        ensure!(
+            matches!(reason, 0..=5 | 9),
+            "reason {reason} is not one fleetca revokes with (0-5, 9)"
+        );
+        let all: Vec<crate::sa::CertRecord> = self
+            .store
+            .list::<crate::sa::CertRecord>("")?
+            .into_iter()
+            .filter(|c| !c.der.0.is_empty())
+            .collect();
+        let matching: Vec<&crate::sa::CertRecord> = match selector {
+            Selector::Serial(s) => {
+                let s = fleetca::serial::Serial::from_hex(s)?.to_hex();
+                let found: Vec<_> = all.iter().filter(|c| c.serial == s).collect();
+                ensure!(!found.is_empty(), "no certificate with serial {s}");
+                found
+            }
+            Selector::Key(h) => all
+                .iter()
+                .filter(|c| c.spki_sha256.eq_ignore_ascii_case(h))
+                .collect(),
+            Selector::Name(n) => all
+                .iter()
+                .filter(|c| c.names.iter().any(|x| x.eq_ignore_ascii_case(n)))
+                .collect(),
+            Selector::Cluster(cl) => {
+                ensure!(
+                    self.store.load::<ClusterRecord>(cl)?.is_some(),
+                    "no cluster {cl}"
+                );
+                all.iter().filter(|c| &c.cluster == cl).collect()
+            }
+        };
+        let already: Vec<String> = matching
+            .iter()
+            .filter(|c| c.revoked.is_some())
+            .map(|c| c.serial.clone())
+            .collect();
+        let todo: Vec<String> = matching
+            .iter()
+            .filter(|c| c.revoked.is_none())
+            .map(|c| c.serial.clone())
+            .collect();
+        let listed: Vec<serde_json::Value> = matching
+            .iter()
+            .map(|c| serde_json::json!({ "serial": c.serial, "cluster": c.cluster, "namespace": c.namespace, "names": c.names, "already_revoked": c.revoked.is_some() }))
+            .collect();
+        let mut out = serde_json::json!({ "dry_run": dry_run, "reason": reason, "certificates": listed, "already_revoked": already });
+        if let Selector::Cluster(cl) = selector {
+            // The intermediate itself is the root's to revoke: a ready request for the ceremony.
+            if let Some(cert) = self
+                .store
+                .load::<ClusterRecord>(cl)?
+                .and_then(|r| r.cert_der)
+            {
+                let parsed = fleetca::lint::parse(&cert.0)?;
+                let serial = fleetca::serial::Serial::from_der_content(
+                    parsed.tbs_certificate.serial_number.as_bytes(),
+                )
+                .to_hex();
+                let reason_name = match reason {
+                    1 => "keyCompromise",
+                    2 => "cACompromise",
+                    3 => "affiliationChanged",
+                    4 => "superseded",
+                    5 => "cessationOfOperation",
+                    9 => "privilegeWithdrawn",
+                    _ => "unspecified",
+                };
+                let command = format!("fleetca-ceremony revoke --serial {serial} --reason {reason_name} && fleetca-ceremony crl");
+                out["ceremony_request"] = serde_json::json!({ "intermediate_serial": serial, "reason": reason_name, "command": command });
+                if !dry_run {
+                    let dir = self.config.data_dir.join("ceremony-requests");
+                    std::fs::create_dir_all(&dir)?;
+                    let path = dir.join(format!("revoke-intermediate-{cl}.json"));
+                    std::fs::write(&path, serde_json::to_vec_pretty(&out["ceremony_request"])?)?;
+                    out["ceremony_request_file"] = serde_json::json!(path.display().to_string());
+                }
+            }
+        }
+        if !dry_run {
+            let done = self
+                .revocation()?
+                .revoke(&todo, reason)
+                .map_err(|e| anyhow!("{e}"))?;
+            out["revoked"] =
+                serde_json::json!(done.iter().map(|c| c.serial.clone()).collect::<Vec<_>>());
+        }
+        Ok(out)
+    }
+
+    fn publish_root_crl(&self, der_b64: &str) -> Result<serde_json::Value> {
+        use base64::Engine;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(der_b64)
+            .context("CRL is not base64")?;
+        let root_bytes = std::fs::read(&self.config.root_cert)
+            .with_context(|| format!("cannot read {}", self.config.root_cert.display()))?;
+        let root = fleetca::pem::decode_one("CERTIFICATE", &root_bytes)?;
+        let crl = fleetca::verify::verify_crl(&der, &root)
+            .context("the CRL is not signed by the configured root")?;
+        let entries = crl
+            .tbs_cert_list
+            .revoked_certificates
+            .as_ref()
+            .map_or(0, |v| v.len());
+        self.revocation()?
+            .publish_root_crl(der)
+            .map_err(|e| anyhow!("{e}"))?;
+        info!(entries, "root CRL published");
+        Ok(serde_json::json!({ "published": true, "entries": entries }))
     }
 
     fn inventory(&self) -> Result<serde_json::Value> {

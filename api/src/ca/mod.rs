@@ -90,6 +90,8 @@ pub struct LeafRequest {
     pub order_id: Option<String>,
     /// Development-only (loopback IPs in the serving certificate).
     pub development_only: bool,
+    /// True for a delegated OCSP responder certificate (its own profile; only the CN is used).
+    pub ocsp_responder: bool,
 }
 
 /// Reads the intermediate's name constraints for policy.
@@ -233,9 +235,21 @@ impl ClusterCa {
             ocsp_url: Some(self.urls.ocsp.clone()),
             ca_issuers_url: Some(self.urls.ca_issuers.clone()),
         };
-        let params = profile
+        let params = if req.ocsp_responder {
+            fleetca::profile::OcspResponderProfile {
+                common_name: req
+                    .common_name
+                    .clone()
+                    .unwrap_or_else(|| format!("fleetca {} OCSP responder", self.name)),
+                not_before: req.not_before,
+                not_after,
+                serial: profile.serial.clone(),
+            }
             .params(&req.spki_der)
-            .map_err(|e| CaError::Refused(e.to_string()))?;
+        } else {
+            profile.params(&req.spki_der)
+        }
+        .map_err(|e| CaError::Refused(e.to_string()))?;
 
         // 2. The lint copy.
         let lint_signer = LintSigner::new(self.signer.public_key().clone());

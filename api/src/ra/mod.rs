@@ -92,6 +92,7 @@ pub struct Ra {
     clusters: Clusters,
     issuance: IssuanceConfig,
     validator: Arc<Validator>,
+    revocation: Arc<crate::revocation::Revocation>,
 }
 
 /// Converts an ACME identifier to the policy type, lower-casing DNS names.
@@ -117,12 +118,14 @@ impl Ra {
         clusters: Clusters,
         issuance: IssuanceConfig,
         validator: Arc<Validator>,
+        revocation: Arc<crate::revocation::Revocation>,
     ) -> Self {
         Self {
             store,
             clusters,
             issuance,
             validator,
+            revocation,
         }
     }
 
@@ -810,8 +813,14 @@ impl Ra {
         csr_der: &[u8],
     ) -> Result<LeafRequest> {
         let bad = |m: String| RaError::new(ProblemType::BadCsr, m);
-        let csr = fleetca::csr::VerifiedCsr::parse(csr_der)
-            .map_err(|e| bad(format!("CSR refused: {e}")))?;
+        let csr = fleetca::csr::VerifiedCsr::parse(csr_der).map_err(|e| {
+            // A key refused anyway is the reason to give, also when the signature cannot be
+            // checked at all (ring verifies no RSA-1024, secp256k1 or Ed448; FIELD-CASES C14).
+            match unverified_spki(csr_der).map(|spki| check_leaf_key(&spki)) {
+                Some(Err(why)) => bad(why),
+                _ => bad(format!("CSR refused: {e}")),
+            }
+        })?;
         if csr.requested_ca.is_some_and(|(ca, _)| ca) {
             return Err(bad(
                 "the CSR asks for a CA certificate; this service issues only leaf certificates"
@@ -903,6 +912,7 @@ impl Ra {
             namespace: acct.namespace.clone(),
             order_id: Some(order.id.clone()),
             development_only: false,
+            ocsp_responder: false,
         })
     }
 
@@ -930,6 +940,14 @@ impl Ra {
 /// A problem document as stored in a record.
 pub fn problem_json(kind: ProblemType, detail: impl Into<String>) -> serde_json::Value {
     serde_json::to_value(crate::acme::Problem::new(kind, detail)).unwrap_or(serde_json::Value::Null)
+}
+
+/// The SubjectPublicKeyInfo of a CSR whose signature has not been (or cannot be) verified.
+fn unverified_spki(csr_der: &[u8]) -> Option<Vec<u8>> {
+    use x509_parser::prelude::FromDer;
+    let (_, csr) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(csr_der).ok()?;
+    Some(csr.certification_request_info.subject_pki.raw.to_vec())
 }
 
 /// Leaf keys: RSA of 2048 to 8192 bits with exponent 65537 or larger and odd, EC P-256 or
@@ -1097,7 +1115,7 @@ impl Ra {
                 format!("certificate {serial} was not issued by cluster {cluster} of this server"),
             )
         };
-        let mut rec = self
+        let rec = self
             .store
             .load::<crate::sa::CertRecord>(&serial)?
             .ok_or_else(unknown)?;
@@ -1124,12 +1142,16 @@ impl Ra {
                 format!("certificate {serial} is already revoked"),
             ));
         }
-        rec.revoked = Some(crate::sa::Revocation {
-            time: now(),
-            reason: reason as u8,
-        });
-        self.store.save(&rec)?;
-        self.store.flush()?;
+        // Signed with the certificate's own key: whoever holds it says it is compromised
+        // (as Let's Encrypt records it; FIELD-CASES C16 (5)).
+        let reason = if account.is_none() { 1 } else { reason };
+        // The one revocation path (also `fleetca revoke`): durable before it returns.
+        self.revocation
+            .revoke(std::slice::from_ref(&rec.serial), reason as u8)
+            .map_err(|e| {
+                warn!(error = %e, "revocation failed");
+                RaError::new(ProblemType::ServerInternal, "revocation failed")
+            })?;
         info!(serial = %serial, reason, "certificate revoked through ACME");
         Ok(())
     }
