@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fleetca quick start on the embedded default (SoftHSM2 + sled), on one machine:
 # SoftHSM tokens, the root ceremony, a cluster intermediate signed and imported, the server on
-# localhost, a certificate issued through ACME by lego, checked with OpenSSL.
+# localhost, a certificate issued through ACME by lego, checked with OpenSSL against OCSP and the
+# CRLs, then revoked with `fleetca revoke` and checked again.
 # Usage: ./quickstart.sh [DIR]      (default ./quickstart; a previous quick-start DIR is replaced)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -99,9 +100,30 @@ LEGO_CA_CERTIFICATES="$dir/ceremony/root.pem" lego --server "https://127.0.0.1:$
   --domains api.payments.svc.cluster.local --http --http.port "127.0.0.1:$http01_port" run
 crt="$dir/lego/certificates/api.payments.svc.cluster.local.crt"
 
-step "checks"
-openssl verify -x509_strict -CAfile "$dir/ceremony/root.pem" -untrusted "$crt" "$crt"
-openssl crl -noout -CAfile "$dir/ceremony/root.pem" -in "$dir/ceremony/root.crl.pem"
+step "checks: the chain, OCSP and CRLs (root CRL published from the ceremony)"
+openssl x509 -in "$crt" -out "$dir/leaf.pem"
+openssl x509 -in "$dir/lego/certificates/api.payments.svc.cluster.local.issuer.crt" -out "$dir/cluster1.pem"
+openssl verify -x509_strict -CAfile "$dir/ceremony/root.pem" -untrusted "$dir/cluster1.pem" "$dir/leaf.pem"
+fleetca crl publish-root "$dir/ceremony/root.crl"
+ocsp() {
+  openssl ocsp -issuer "$dir/cluster1.pem" -cert "$dir/leaf.pem" -url "http://127.0.0.1:$public_port/ocsp/cluster1" \
+    -CAfile "$dir/ceremony/root.pem" 2>&1
+}
+crls() {
+  curl -sf "http://127.0.0.1:$public_port/crl/cluster1.crl" | openssl crl -inform DER > "$dir/crls.pem"
+  curl -sf "http://127.0.0.1:$public_port/crl/root.crl" | openssl crl -inform DER >> "$dir/crls.pem"
+  openssl verify -crl_check_all -CAfile "$dir/ceremony/root.pem" -untrusted "$dir/cluster1.pem" \
+    -CRLfile "$dir/crls.pem" "$dir/leaf.pem" 2>&1
+}
+ocsp | tee "$dir/ocsp-before.txt"; grep -q "leaf.pem: good" "$dir/ocsp-before.txt"
+crls | tee "$dir/crl-before.txt"; grep -q "leaf.pem: OK" "$dir/crl-before.txt"
+
+step "revoke it (fleetca revoke), and see OCSP and the CRL say so"
+serial=$(openssl x509 -in "$dir/leaf.pem" -noout -serial | cut -d= -f2)
+fleetca revoke --serial "$serial" --reason keyCompromise
+sleep 1
+ocsp | tee "$dir/ocsp-after.txt"; grep -q "leaf.pem: revoked" "$dir/ocsp-after.txt"
+crls | tee "$dir/crl-after.txt" || true; grep -q "certificate revoked" "$dir/crl-after.txt"
 "${ceremony[@]}" transcript verify
 fleetca inventory
 
