@@ -197,7 +197,9 @@ fn cmclient_issues_like_cert_manager() {
 
 #[test]
 fn cmclient_refusals_ip_identifiers_and_the_issuer_manifest() {
-    let mut f = Fleet::new();
+    // The validator must never leave loopback: the cluster-internal address is mapped to
+    // 127.0.0.1, where nothing listens on the http-01 port.
+    let mut f = Fleet::with_extra_config("\"10.96.0.10\" = \"127.0.0.1\"\n");
     f.start();
     let eab = f.account("payments", &[]);
 
@@ -281,9 +283,6 @@ fn cmclient_refusals_ip_identifiers_and_the_issuer_manifest() {
         "{v}"
     );
     assert!(err.contains(ip), "the detail names the address: {v}");
-    // SERVER BUG (reported): a validation that cannot connect (here "Connection refused", or
-    // "no answer … within 10 s") is recorded as incorrectResponse; RFC 8555 §6.7 has
-    // `connection` for "the server could not connect to validation target". Re-enable when
-    // the validator distinguishes the two:
-    // assert!(err.contains("urn:ietf:params:acme:error:connection"), "{v}");
+    // A validation that cannot connect is `connection` (RFC 8555 §6.7), not incorrectResponse.
+    assert!(err.contains("urn:ietf:params:acme:error:connection"), "{v}");
 }

@@ -12,12 +12,25 @@ fn lego(f: &Fleet, eab: &Eab, path: &str, domains: &[&str]) -> Command {
     let mut c = Command::new("lego");
     c.current_dir(f.dir())
         .env("LEGO_CA_CERTIFICATES", f.root_pem())
-        .args(["--server", &f.directory("cluster1"), "--accept-tos", "--email", "ops@example.org", "--path", path])
+        .args([
+            "--server",
+            &f.directory("cluster1"),
+            "--accept-tos",
+            "--email",
+            "ops@example.org",
+            "--path",
+            path,
+        ])
         .args(["--eab", "--kid", &eab.kid, "--hmac", &eab.hmac]);
     for d in domains {
         c.args(["--domains", d]);
     }
-    c.args(["--http", "--http.port", &format!("127.0.0.1:{}", f.http01_port), "run"]);
+    c.args([
+        "--http",
+        "--http.port",
+        &format!("127.0.0.1:{}", f.http01_port),
+        "run",
+    ]);
     c
 }
 
@@ -28,19 +41,52 @@ fn lego_issues_verified_certificates_and_refusals_name_the_fix() {
     let eab = f.account("payments", &[]);
 
     // In-scope name: authorised by the binding (no challenge), chain verifies, pkilint clean.
-    let out = ok(&mut lego(&f, &eab, "lego", &["api.payments.svc.cluster.local"]));
+    let out = ok(&mut lego(
+        &f,
+        &eab,
+        "lego",
+        &["api.payments.svc.cluster.local"],
+    ));
     assert!(out.contains("authorization already valid"), "{out}");
-    let crt = f.dir().join("lego/certificates/api.payments.svc.cluster.local.crt");
-    let out = ok(openssl(&f.dir()).args(["verify", "-x509_strict", "-CAfile"]).arg(f.root_pem()).arg("-untrusted").arg(&crt).arg(&crt));
+    let crt = f
+        .dir()
+        .join("lego/certificates/api.payments.svc.cluster.local.crt");
+    let out = ok(openssl(&f.dir())
+        .args(["verify", "-x509_strict", "-CAfile"])
+        .arg(f.root_pem())
+        .arg("-untrusted")
+        .arg(&crt)
+        .arg(&crt));
     assert!(out.contains(": OK"), "{out}");
     let leaf = f.dir().join("leaf.pem");
-    ok(openssl(&f.dir()).args(["x509", "-in"]).arg(&crt).arg("-out").arg(&leaf));
+    ok(openssl(&f.dir())
+        .args(["x509", "-in"])
+        .arg(&crt)
+        .arg("-out")
+        .arg(&leaf));
     pkilint_clean("lint_pkix_cert", &[], &leaf);
-    let t = ok(openssl(&f.dir()).args(["x509", "-noout", "-text", "-in"]).arg(&leaf));
-    assert!(t.contains("TLS Web Server Authentication, TLS Web Client Authentication"), "{t}");
+    let t = ok(openssl(&f.dir())
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&leaf));
+    assert!(
+        t.contains("TLS Web Server Authentication, TLS Web Client Authentication"),
+        "{t}"
+    );
     assert!(t.contains("CA:FALSE"), "{t}");
-    assert!(t.contains(&format!("URI:http://127.0.0.1:{}/crl/cluster1.crl", f.public_port)), "{t}");
-    assert!(t.contains(&format!("OCSP - URI:http://127.0.0.1:{}/ocsp/cluster1", f.public_port)), "{t}");
+    assert!(
+        t.contains(&format!(
+            "URI:http://127.0.0.1:{}/crl/cluster1.crl",
+            f.public_port
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "OCSP - URI:http://127.0.0.1:{}/ocsp/cluster1",
+            f.public_port
+        )),
+        "{t}"
+    );
 
     // A name outside the namespace scope that needs a real http-01 challenge, served by lego.
     let out = ok(&mut lego(&f, &eab, "lego", &["app.cluster1.example.org"]));
@@ -51,10 +97,16 @@ fn lego_issues_verified_certificates_and_refusals_name_the_fix() {
         ("localhost", "SVC.payments.svc.cluster.local"),
         ("127.0.0.1", "request the service's name instead"),
         ("api", "api.payments.svc.cluster.local"),
-        ("api.billing.svc.cluster.local", "bound to namespace payments"),
+        (
+            "api.billing.svc.cluster.local",
+            "bound to namespace payments",
+        ),
     ] {
         let out = fails_any(&mut lego(&f, &eab, "lego", &[name]));
-        assert!(out.contains("urn:ietf:params:acme:error:rejectedIdentifier"), "{name}: {out}");
+        assert!(
+            out.contains("urn:ietf:params:acme:error:rejectedIdentifier"),
+            "{name}: {out}"
+        );
         assert!(out.contains(hint), "{name}: {out}");
     }
 
@@ -62,14 +114,43 @@ fn lego_issues_verified_certificates_and_refusals_name_the_fix() {
     // same account (its first request after the restart may get one badNonce and retries).
     f.kill();
     f.start();
-    let out = ok(&mut lego(&f, &eab, "lego", &["api.payments.svc.cluster.local"]));
-    assert!(!out.contains("Registering account"), "the account is found again: {out}");
+    let out = ok(&mut lego(
+        &f,
+        &eab,
+        "lego",
+        &["api.payments.svc.cluster.local"],
+    ));
+    assert!(
+        !out.contains("Registering account"),
+        "the account is found again: {out}"
+    );
     let inv = ok(&mut f.fleetca(&["inventory", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&inv).expect("json");
-    let names: Vec<String> = v.as_array().expect("array").iter().map(|c| c["names"].to_string()).collect();
-    assert!(names.iter().filter(|n| n.contains("api.payments.svc.cluster.local")).count() >= 2, "{inv}");
-    assert!(names.iter().any(|n| n.contains("app.cluster1.example.org")), "{inv}");
-    assert!(v.as_array().expect("array").iter().any(|c| c["development_only"] == true), "the serving certificate is marked: {inv}");
+    let names: Vec<String> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| c["names"].to_string())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .filter(|n| n.contains("api.payments.svc.cluster.local"))
+            .count()
+            >= 2,
+        "{inv}"
+    );
+    assert!(
+        names.iter().any(|n| n.contains("app.cluster1.example.org")),
+        "{inv}"
+    );
+    assert!(
+        v.as_array()
+            .expect("array")
+            .iter()
+            .any(|c| c["development_only"] == true),
+        "the serving certificate is marked: {inv}"
+    );
 }
 
 /// Runs a command that must fail (any non-zero exit), returning its output.

@@ -12,7 +12,17 @@ use super::*;
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough on a test machine).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    // Below the kernel's ephemeral range (32768-60999), so no outgoing connection of another
+    // test can take the port between this check and the server's bind (or its restart).
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let seed = (std::process::id() as u16 % 500) * 20;
+    loop {
+        let port = 20000 + (seed + NEXT.fetch_add(1, Ordering::Relaxed)) % 12000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// An EAB key minted with `fleetca account new`.
@@ -41,14 +51,29 @@ impl Fleet {
     pub fn with_extra_config(resolve_extra: &str) -> Self {
         require("openssl", "apt-get install openssl");
         let hsm = SoftHsm::new();
-        let fleet = Self { hsm, https_port: free_port(), public_port: free_port(), http01_port: free_port(), child: None };
+        let fleet = Self {
+            hsm,
+            https_port: free_port(),
+            public_port: free_port(),
+            http01_port: free_port(),
+            child: None,
+        };
         let d = fleet.dir();
         let ceremony = |args: &[&str]| {
             let mut c = fleet.hsm.command(bin("fleetca-ceremony"));
-            c.env("FLEETCA_OPERATOR", "test").args(["--dir", "ceremony", "--pin-file"]).arg(fleet.hsm.pin_file("fleetca-root")).args(args);
+            c.env("FLEETCA_OPERATOR", "test")
+                .args(["--dir", "ceremony", "--pin-file"])
+                .arg(fleet.hsm.pin_file("fleetca-root"))
+                .args(args);
             ok(&mut c);
         };
-        ceremony(&["init", "--org", "Example Org", "--crl-url", &format!("http://127.0.0.1:{}/crl/root.crl", fleet.public_port)]);
+        ceremony(&[
+            "init",
+            "--org",
+            "Example Org",
+            "--crl-url",
+            &format!("http://127.0.0.1:{}/crl/root.crl", fleet.public_port),
+        ]);
         std::fs::write(
             d.join("fleetca.toml"),
             format!(
@@ -85,16 +110,46 @@ http01_port = {http01}
         ok(&mut fleet.fleetca(&["cluster", "add", "cluster1"]));
         ok(&mut fleet.fleetca(&["cluster", "add", "fleetca-service"]));
         ceremony(&[
-            "sign-intermediate", "--csr", "data/clusters/cluster1.csr", "--cluster", "cluster1", "--yes",
-            "--permit-dns", "cluster1.example.org", "--permit-dns", "svc.cluster.local", "--permit-dns", "svc",
-            "--spiffe-trust-domain", "cluster1.example.org",
+            "sign-intermediate",
+            "--csr",
+            "data/clusters/cluster1.csr",
+            "--cluster",
+            "cluster1",
+            "--yes",
+            "--permit-dns",
+            "cluster1.example.org",
+            "--permit-dns",
+            "svc.cluster.local",
+            "--permit-dns",
+            "svc",
+            "--spiffe-trust-domain",
+            "cluster1.example.org",
         ]);
         ceremony(&[
-            "sign-intermediate", "--csr", "data/clusters/fleetca-service.csr", "--cluster", "fleetca-service", "--yes",
-            "--permit-dns", "fleetca.example.org", "--no-exclude-loopback",
+            "sign-intermediate",
+            "--csr",
+            "data/clusters/fleetca-service.csr",
+            "--cluster",
+            "fleetca-service",
+            "--yes",
+            "--permit-dns",
+            "fleetca.example.org",
+            "--no-exclude-loopback",
         ]);
-        ok(&mut fleet.fleetca(&["cluster", "import", "cluster1", "--cert", "ceremony/intermediates/cluster1.pem"]));
-        ok(&mut fleet.fleetca(&["cluster", "import", "fleetca-service", "--cert", "ceremony/intermediates/fleetca-service.pem"]));
+        ok(&mut fleet.fleetca(&[
+            "cluster",
+            "import",
+            "cluster1",
+            "--cert",
+            "ceremony/intermediates/cluster1.pem",
+        ]));
+        ok(&mut fleet.fleetca(&[
+            "cluster",
+            "import",
+            "fleetca-service",
+            "--cert",
+            "ceremony/intermediates/fleetca-service.pem",
+        ]));
         fleet
     }
 
@@ -121,14 +176,20 @@ http01_port = {http01}
     /// `fleetca ARGS` against this fleet's config.
     pub fn fleetca(&self, args: &[&str]) -> Command {
         let mut c = self.hsm.command(bin("fleetca"));
-        c.env("FLEETCA_CONFIG", self.dir().join("fleetca.toml")).env("RUST_LOG", "warn").args(args);
+        c.env("FLEETCA_CONFIG", self.dir().join("fleetca.toml"))
+            .env("RUST_LOG", "warn")
+            .args(args);
         c
     }
 
     /// Starts `fleetca serve` with extra environment and waits until its directory answers.
     pub fn start_with_env(&mut self, env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already running");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir().join("serve.log")).expect("log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir().join("serve.log"))
+            .expect("log");
         let mut c = self.fleetca(&["serve"]);
         c.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(log);
         for (k, v) in env {
@@ -143,10 +204,18 @@ http01_port = {http01}
                     return;
                 }
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("fleetca serve exited with {status}:\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "fleetca serve did not come up:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "fleetca serve did not come up:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -173,13 +242,28 @@ http01_port = {http01}
         let pem = std::fs::read(self.root_pem()).expect("root");
         let der = fleetca::pem::decode_one("CERTIFICATE", &pem).expect("pem");
         let roots = vec![ureq::tls::Certificate::from_der(&der).to_owned()];
-        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots))).build();
-        ureq::Agent::config_builder().tls_config(tls).http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into()
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+            .build();
+        ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into()
     }
 
     /// Mints an EAB key for `namespace` on cluster1.
     pub fn account(&self, namespace: &str, suffixes: &[&str]) -> Eab {
-        let mut args = vec!["account", "new", "--cluster", "cluster1", "--namespace", namespace, "--json"];
+        let mut args = vec![
+            "account",
+            "new",
+            "--cluster",
+            "cluster1",
+            "--namespace",
+            namespace,
+            "--json",
+        ];
         for s in suffixes {
             args.push("--suffix");
             args.push(s);
@@ -198,5 +282,68 @@ http01_port = {http01}
 impl Drop for Fleet {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Helpers for tests that need more than the two clusters `Fleet::new` makes (revocation tests).
+impl Fleet {
+    /// `fleetca-ceremony ARGS` on this fleet's ceremony directory (root token), asserting
+    /// success; returns its output.
+    pub fn ceremony(&self, args: &[&str]) -> String {
+        let mut c = self.hsm.command(bin("fleetca-ceremony"));
+        c.env("FLEETCA_OPERATOR", "test")
+            .args(["--dir", "ceremony", "--pin-file"])
+            .arg(self.hsm.pin_file("fleetca-root"))
+            .args(args);
+        ok(&mut c)
+    }
+
+    /// Adds a workload cluster: `fleetca cluster add NAME`, the ceremony signs its intermediate
+    /// (permitted DNS `permit_dns`, SPIFFE trust domain `NAME.example.org`) and
+    /// `fleetca cluster import` activates it (live, if the server runs).
+    pub fn add_cluster(&self, name: &str, permit_dns: &[&str]) {
+        ok(&mut self.fleetca(&["cluster", "add", name]));
+        let csr = format!("data/clusters/{name}.csr");
+        let td = format!("{name}.example.org");
+        let mut args = vec![
+            "sign-intermediate",
+            "--csr",
+            &csr,
+            "--cluster",
+            name,
+            "--yes",
+            "--spiffe-trust-domain",
+            &td,
+        ];
+        for d in permit_dns {
+            args.push("--permit-dns");
+            args.push(d);
+        }
+        self.ceremony(&args);
+        let pem = format!("ceremony/intermediates/{name}.pem");
+        ok(&mut self.fleetca(&["cluster", "import", name, "--cert", &pem]));
+    }
+
+    /// Mints an EAB key for `namespace` on `cluster`.
+    pub fn account_in(&self, cluster: &str, namespace: &str) -> Eab {
+        let out = self
+            .fleetca(&[
+                "account",
+                "new",
+                "--cluster",
+                cluster,
+                "--namespace",
+                namespace,
+                "--json",
+            ])
+            .output()
+            .expect("run fleetca");
+        assert!(out.status.success(), "account new failed: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        Eab {
+            kid: v["kid"].as_str().expect("kid").to_string(),
+            hmac: v["hmac_key"].as_str().expect("hmac").to_string(),
+            manifest: v["manifest"].as_str().expect("manifest").to_string(),
+        }
     }
 }

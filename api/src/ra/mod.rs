@@ -686,7 +686,7 @@ impl Ra {
         &self,
         authz_id: &str,
         chall_id: &str,
-        result: std::result::Result<(), String>,
+        result: std::result::Result<(), crate::va::ValidationError>,
     ) -> Result<()> {
         let mut a = self.load_authz(authz_id)?;
         let t = now();
@@ -698,7 +698,13 @@ impl Ra {
                 }
                 Err(why) => {
                     c.status = Status::Invalid;
-                    c.error = Some(problem_json(ProblemType::IncorrectResponse, why.clone()));
+                    let kind = match why {
+                        crate::va::ValidationError::Connection(_) => ProblemType::Connection,
+                        crate::va::ValidationError::IncorrectResponse(_) => {
+                            ProblemType::IncorrectResponse
+                        }
+                    };
+                    c.error = Some(problem_json(kind, why.to_string()));
                 }
             }
         }

@@ -388,7 +388,11 @@ impl Revocation {
                     // Gather a burst of revocations into one CRL per cluster.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                // Every second: a cluster imported while the server runs (`fleetca cluster
+                // import` adds it to `clusters` without telling this role) gets its OCSP
+                // responder and first CRL within a second, not a minute. Cheap when nothing
+                // changed: ensure_responder only reads, and no CRL is signed.
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
             let full = last_full.elapsed() >= refresh;
             if full {

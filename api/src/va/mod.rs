@@ -14,6 +14,18 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest response body read.
 const MAX_BODY: usize = 8 * 1024;
 
+/// Why a validation failed: the target could not be reached (`connection`), or it answered
+/// wrongly (`incorrectResponse`) — RFC 8555 §6.7.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ValidationError {
+    /// No connection, timeout, DNS failure.
+    #[error("{0}")]
+    Connection(String),
+    /// A response, but not the key authorization.
+    #[error("{0}")]
+    IncorrectResponse(String),
+}
+
 /// An http-01 validator.
 #[derive(Debug, Clone)]
 pub struct Validator {
@@ -52,10 +64,15 @@ impl Validator {
         id: &Identifier,
         token: &str,
         key_authorization: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), ValidationError> {
         tokio::time::timeout(TIMEOUT, self.fetch(id, token, key_authorization))
             .await
-            .map_err(|_| format!("no answer from {id} within {} s", TIMEOUT.as_secs()))?
+            .map_err(|_| {
+                ValidationError::Connection(format!(
+                    "no answer from {id} within {} s",
+                    TIMEOUT.as_secs()
+                ))
+            })?
     }
 
     async fn fetch(
@@ -63,8 +80,9 @@ impl Validator {
         id: &Identifier,
         token: &str,
         key_authorization: &str,
-    ) -> Result<(), String> {
-        let addr = self.address(id).await?;
+    ) -> Result<(), ValidationError> {
+        use ValidationError::{Connection, IncorrectResponse};
+        let addr = self.address(id).await.map_err(Connection)?;
         let host = match id {
             Identifier::Dns(d) => d.clone(),
             Identifier::Ip(IpAddr::V6(v6)) => format!("[{v6}]"),
@@ -73,10 +91,10 @@ impl Validator {
         let url_path = format!("/.well-known/acme-challenge/{token}");
         let stream = tokio::net::TcpStream::connect(addr)
             .await
-            .map_err(|e| format!("cannot connect to {addr} for {id}: {e}"))?;
+            .map_err(|e| Connection(format!("cannot connect to {addr} for {id}: {e}")))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| format!("HTTP to {addr}: {e}"))?;
+            .map_err(|e| Connection(format!("HTTP to {addr}: {e}")))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -84,25 +102,27 @@ impl Validator {
             .header(hyper::header::HOST, host)
             .header(hyper::header::USER_AGENT, "fleetca-va")
             .body(http_body_util::Empty::<bytes::Bytes>::new())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| IncorrectResponse(e.to_string()))?;
         let resp = sender
             .send_request(req)
             .await
-            .map_err(|e| format!("GET http://{id}{url_path}: {e}"))?;
+            .map_err(|e| Connection(format!("GET http://{id}{url_path}: {e}")))?;
         let status = resp.status();
         let body = http_body_util::Limited::new(resp.into_body(), MAX_BODY)
             .collect()
             .await
-            .map_err(|e| format!("reading the response from {id}: {e}"))?
+            .map_err(|e| IncorrectResponse(format!("reading the response from {id}: {e}")))?
             .to_bytes();
         if !status.is_success() {
-            return Err(format!("GET http://{id}{url_path} answered {status}"));
+            return Err(IncorrectResponse(format!(
+                "GET http://{id}{url_path} answered {status}"
+            )));
         }
         let got = String::from_utf8_lossy(&body);
         if got.trim_end() != key_authorization {
-            return Err(format!(
+            return Err(IncorrectResponse(format!(
                 "the key authorization served at http://{id}{url_path} is wrong"
-            ));
+            )));
         }
         Ok(())
     }

@@ -37,14 +37,14 @@ pub struct Wfe {
 
 /// An error response: a problem document, maybe with a Location.
 struct Failure {
-    problem: Problem,
+    problem: Box<Problem>,
     location: Option<String>,
 }
 
 impl From<Problem> for Failure {
     fn from(problem: Problem) -> Self {
         Self {
-            problem,
+            problem: Box::new(problem),
             location: None,
         }
     }
@@ -57,7 +57,7 @@ impl From<RaError> for Failure {
             problem.status = Some(s);
         }
         Self {
-            problem,
+            problem: Box::new(problem),
             location: e.location,
         }
     }
