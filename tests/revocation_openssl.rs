@@ -322,17 +322,19 @@ fn get_path_segment(req: &[u8]) -> (String, String) {
 // ---------------------------------------------------------------------------------------------
 // OCSP with openssl
 
-/// `openssl ocsp -issuer INT -cert LEAF -url …/ocsp/CLUSTER -CAfile ROOT EXTRA…` (POST).
+/// `openssl ocsp EXTRA… -issuer INT -cert LEAF -url …/ocsp/CLUSTER -CAfile ROOT` (POST).
 fn ocsp(f: &Fleet, cluster: &str, leaf: &Path, extra: &[&str]) -> String {
     let url = public_url(f, &format!("/ocsp/{cluster}"));
+    // EXTRA first: a digest option (-sha256) must come before -cert.
     let (_, t) = run(openssl(&f.dir())
-        .args(["ocsp", "-issuer"])
+        .arg("ocsp")
+        .args(extra)
+        .arg("-issuer")
         .arg(intermediate(f, cluster))
         .arg("-cert")
         .arg(leaf)
         .args(["-url", &url, "-CAfile"])
-        .arg(f.root_pem())
-        .args(extra));
+        .arg(f.root_pem()));
     t
 }
 

@@ -26,14 +26,23 @@ pub fn require(tool: &str, hint: &str) {
 }
 
 /// Path of a workspace binary, built once per test process. `cargo test` builds a package's
-/// own binaries only, so the end-to-end tests build the workspace's binaries explicitly.
+/// own binaries only, so the end-to-end tests build the workspace's binaries explicitly —
+/// with `--tests`, so that features are unified exactly as in `cargo test --workspace` and
+/// this build is a no-op there instead of rebuilding ring and rustls.
 pub fn bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(root())
-            .args(["build", "--locked", "--quiet", "--workspace", "--bins"])
+            .args([
+                "build",
+                "--locked",
+                "--quiet",
+                "--workspace",
+                "--bins",
+                "--tests",
+            ])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "cargo build --bins failed");

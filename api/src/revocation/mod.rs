@@ -531,6 +531,14 @@ impl Revocation {
                     },
                 );
             }
+            // A revocation may have landed between reading the status and caching: `revoke`
+            // writes the store and then drops cached entries, so a stale entry inserted after
+            // that drop is caught by reading the status again here.
+            if self.status(responder, cert_id)? != status {
+                if let Ok(mut cache) = self.cache.write() {
+                    cache.remove(cert_id.as_der());
+                }
+            }
         }
         Ok(OcspAnswer {
             der,
