@@ -24,9 +24,9 @@ RUST_LOG=warn target/release/fleetca serve > "$work/fleetca-serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf --cacert "$work/fleetca/ceremony/root.pem" "https://127.0.0.1:$FLEETCA_QS_HTTPS_PORT/acme/cluster1/directory" >/dev/null 2>&1 && break; sleep 0.2; done
 fleetca_eab() { target/release/fleetca account new --cluster cluster1 --namespace payments --json 2>/dev/null | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["kid"], v["hmac_key"])'; }
-fleetca_run() { # N -> JSON line
+fleetca_run() { # N [key] -> JSON line
   read -r kid hmac < <(fleetca_eab)
-  "$cmclient" -dir "https://127.0.0.1:$FLEETCA_QS_HTTPS_PORT/acme/cluster1/directory" -cacert "$work/fleetca/ceremony/root.pem" \
+  "$cmclient" -key "${2:-rsa2048}" -dir "https://127.0.0.1:$FLEETCA_QS_HTTPS_PORT/acme/cluster1/directory" -cacert "$work/fleetca/ceremony/root.pem" \
     -eab-kid "$kid" -eab-hmac "$hmac" -names api.payments.svc.cluster.local -n "$1"
 }
 
@@ -45,8 +45,8 @@ JSON
 PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$work/pebble/config.json" > "$work/pebble.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sfk "https://127.0.0.1:$pebble_port/dir" >/dev/null 2>&1 && break; sleep 0.2; done
-pebble_run() {
-  "$cmclient" -dir "https://127.0.0.1:$pebble_port/dir" -cacert "$work/pebble/cert.pem" \
+pebble_run() { # N [key]
+  "$cmclient" -key "${2:-rsa2048}" -dir "https://127.0.0.1:$pebble_port/dir" -cacert "$work/pebble/cert.pem" \
     -eab-kid bench -eab-hmac "$pebble_hmac" -names bench.example.org -accept-challenges -n "$1"
 }
 
@@ -64,12 +64,16 @@ parallel() { # runner per_client -> certificates per second
 pn=$(( n / 4 > 10 ? n / 4 : 10 ))  # pebble is slow; fewer certificates give the same mean
 f_ms=$(fleetca_run "$n" | ms)
 p_ms=$(pebble_run "$pn" | ms)
+f_ec=$(fleetca_run "$n" ec256 | ms)
+p_ec=$(pebble_run "$pn" ec256 | ms)
 f_par=$(parallel fleetca_run $(( n / par > 5 ? n / par : 5 )))
 p_par=$(parallel pebble_run 5)
 ratio=$(python3 -c "print('%.1f' % ($p_ms/$f_ms))")
+ratio_ec=$(python3 -c "print('%.1f' % ($p_ec/$f_ec))")
 cat <<TABLE
 | run ($(nproc) cores, $(date -u +%Y-%m-%d)) | fleetca | pebble | ratio |
 |---|---|---|---|
-| ms per certificate, 1 client (cmclient -n; fleetca $n, pebble $pn) | $f_ms | $p_ms | pebble/fleetca = ${ratio}× |
+| ms per certificate, 1 client, RSA-2048 CSR keys as cert-manager (cmclient -n; fleetca $n, pebble $pn) | $f_ms | $p_ms | pebble/fleetca = ${ratio}× |
+| ms per certificate, 1 client, P-256 CSR keys (cmclient -key ec256) | $f_ec | $p_ec | pebble/fleetca = ${ratio_ec}× |
 | certificates per second, $par clients in parallel | $f_par | $p_par | |
 TABLE
