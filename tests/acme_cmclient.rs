@@ -161,6 +161,23 @@ fn cmclient_issues_like_cert_manager() {
         t.contains("Digital Signature, Key Encipherment"),
         "RSA leaves also get keyEncipherment: {t}"
     );
+    // FIELD-CASES C32: cert-manager's CSR has an empty subject, so the leaf's subject is an
+    // empty SEQUENCE and its SAN is critical (Apple platforms refuse it otherwise); pkilint agrees.
+    assert!(
+        t.contains("Subject: \n") || t.contains("Subject:\n"),
+        "empty subject: {t}"
+    );
+    assert!(
+        t.contains("X509v3 Subject Alternative Name: critical"),
+        "{t}"
+    );
+    let leaf = f.dir().join("c32-leaf.pem");
+    ok(openssl(&f.dir())
+        .args(["x509", "-in"])
+        .arg(&chain)
+        .arg("-out")
+        .arg(&leaf));
+    pkilint_clean("lint_pkix_cert", &[], &leaf);
     let serial = v["serial"].as_str().expect("serial");
     let entry = inventory_entry(&f, serial);
     assert_eq!(entry["namespace"], "payments", "{entry}");

@@ -73,6 +73,13 @@ fn lego_issues_verified_certificates_and_refusals_name_the_fix() {
         "{t}"
     );
     assert!(t.contains("CA:FALSE"), "{t}");
+    // FIELD-CASES C32, second half: lego's CSR has a CN, which is kept (it is a SAN), and the
+    // SAN is then not critical.
+    assert!(
+        t.contains("Subject: CN = api.payments.svc.cluster.local"),
+        "{t}"
+    );
+    assert!(t.contains("X509v3 Subject Alternative Name: \n"), "{t}");
     assert!(
         t.contains(&format!(
             "URI:http://127.0.0.1:{}/crl/cluster1.crl",

@@ -90,6 +90,7 @@ fn c26_key_generation_attributes_and_spki() {
         (KeyType::EcP384, 97, "P-384"),
         (KeyType::EcP521, 133, "P-521"),
         (KeyType::Rsa3072, 0, "3072 bit"),
+        (KeyType::Rsa4096, 0, "4096 bit"),
     ] {
         let key = t
             .generate(&format!("c26-attrs-{key_type}"), key_type)
