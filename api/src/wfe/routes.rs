@@ -274,6 +274,34 @@ impl Wfe {
         }
     }
 
+    /// A request signed by an account (`kid`), and that account.
+    async fn with_account(
+        &self,
+        cluster: &str,
+        path: &str,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<(VerifiedRequest, AccountRecord)> {
+        let a = self
+            .authenticate(cluster, path, headers, body, KeyMode::Kid)
+            .await?;
+        let account = a
+            .account
+            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
+        Ok((a.req, account))
+    }
+
+    /// An order object with its Location (and Retry-After while processing).
+    fn order_response(&self, cluster: &str, o: &OrderRecord) -> Response {
+        let resp = self.json(
+            cluster,
+            StatusCode::OK,
+            &self.order_json(o),
+            Some(self.url(cluster, &format!("order/{}", o.id))),
+        );
+        Self::with_retry_after(resp, o)
+    }
+
     fn account_json(&self, a: &AccountRecord) -> Account {
         Account {
             status: match a.status {
@@ -475,18 +503,9 @@ async fn account(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(
-                &cluster,
-                &format!("acct/{id}"),
-                &headers,
-                body,
-                KeyMode::Kid,
-            )
+        let (req, acct) = w
+            .with_account(&cluster, &format!("acct/{id}"), &headers, body)
             .await?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
         if acct.id != id {
             return Err(Problem::new(
                 ProblemType::Unauthorized,
@@ -494,10 +513,10 @@ async fn account(
             )
             .into());
         }
-        let acct = if a.req.is_post_as_get() {
+        let acct = if req.is_post_as_get() {
             acct
         } else {
-            let u: AccountUpdate = a.req.json()?;
+            let u: AccountUpdate = req.json()?;
             let deactivate = match u.status {
                 None => false,
                 Some(AccountStatus::Deactivated) => true,
@@ -529,18 +548,10 @@ async fn account_orders(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(
-                &cluster,
-                &format!("acct/{id}/orders"),
-                &headers,
-                body,
-                KeyMode::Kid,
-            )
+        let (req, acct) = w
+            .with_account(&cluster, &format!("acct/{id}/orders"), &headers, body)
             .await?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
+        req.expect_post_as_get()?;
         if acct.id != id {
             return Err(
                 Problem::new(ProblemType::Unauthorized, "orders of another account").into(),
@@ -600,29 +611,12 @@ async fn order(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(
-                &cluster,
-                &format!("order/{id}"),
-                &headers,
-                body,
-                KeyMode::Kid,
-            )
+        let (req, acct) = w
+            .with_account(&cluster, &format!("order/{id}"), &headers, body)
             .await?;
-        a.req.expect_post_as_get()?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
+        req.expect_post_as_get()?;
         let o = w.ra.order(&acct, &id)?;
-        Ok(Wfe::with_retry_after(
-            w.json(
-                &cluster,
-                StatusCode::OK,
-                &w.order_json(&o),
-                Some(w.url(&cluster, &format!("order/{}", o.id))),
-            ),
-            &o,
-        ))
+        Ok(w.order_response(&cluster, &o))
     }
     .await;
     handle!(w, cluster, r)
@@ -635,32 +629,15 @@ async fn finalize(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(
-                &cluster,
-                &format!("order/{id}/finalize"),
-                &headers,
-                body,
-                KeyMode::Kid,
-            )
+        let (req, acct) = w
+            .with_account(&cluster, &format!("order/{id}/finalize"), &headers, body)
             .await?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
-        let payload: Finalize = a.req.json()?;
+        let payload: Finalize = req.json()?;
         let csr = payload
             .csr_der()
             .map_err(|e| Failure::from(Problem::new(ProblemType::BadCsr, e.to_string())))?;
         let o = w.ra.finalize(&acct, &id, &csr).await?;
-        Ok(Wfe::with_retry_after(
-            w.json(
-                &cluster,
-                StatusCode::OK,
-                &w.order_json(&o),
-                Some(w.url(&cluster, &format!("order/{}", o.id))),
-            ),
-            &o,
-        ))
+        Ok(w.order_response(&cluster, &o))
     }
     .await;
     handle!(w, cluster, r)
@@ -673,22 +650,13 @@ async fn authz(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(
-                &cluster,
-                &format!("authz/{id}"),
-                &headers,
-                body,
-                KeyMode::Kid,
-            )
+        let (req, acct) = w
+            .with_account(&cluster, &format!("authz/{id}"), &headers, body)
             .await?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
-        let z = if a.req.is_post_as_get() {
+        let z = if req.is_post_as_get() {
             w.ra.authz(&acct, &id)?
         } else {
-            let v: serde_json::Value = a.req.json()?;
+            let v: serde_json::Value = req.json()?;
             if v.get("status").and_then(|s| s.as_str()) != Some("deactivated") {
                 return Err(Problem::new(
                     ProblemType::Malformed,
@@ -711,19 +679,10 @@ async fn challenge(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(
-                &cluster,
-                &format!("chall/{authz}/{chall}"),
-                &headers,
-                body,
-                KeyMode::Kid,
-            )
+        let (req, acct) = w
+            .with_account(&cluster, &format!("chall/{authz}/{chall}"), &headers, body)
             .await?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
-        let (z, c) = if a.req.is_post_as_get() {
+        let (z, c) = if req.is_post_as_get() {
             let z = w.ra.authz(&acct, &authz)?;
             let c = z
                 .challenges
@@ -757,19 +716,10 @@ async fn certificate(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(
-                &cluster,
-                &format!("cert/{serial}"),
-                &headers,
-                body,
-                KeyMode::Kid,
-            )
+        let (req, acct) = w
+            .with_account(&cluster, &format!("cert/{serial}"), &headers, body)
             .await?;
-        a.req.expect_post_as_get()?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
+        req.expect_post_as_get()?;
         let chain = w.ra.certificate_chain(&acct, &serial)?;
         let mut resp = (StatusCode::OK, Bytes::from(chain)).into_response();
         resp.headers_mut().insert(
