@@ -389,11 +389,12 @@ async fn run(cli: Cli) -> Result<()> {
                         " REVOKED"
                     };
                     println!(
-                        "{}\t{}\t{}\t{} days\t{}{dev}{rev}",
+                        "{}\t{}\t{}\t{} days\t{}\t{}{dev}{rev}",
                         c["serial"].as_str().unwrap_or(""),
                         c["cluster"].as_str().unwrap_or(""),
                         c["namespace"].as_str().unwrap_or(""),
                         c["expires_in_days"],
+                        c["purpose"].as_str().unwrap_or(""),
                         c["names"]
                     );
                 }

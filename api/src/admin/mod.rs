@@ -548,10 +548,22 @@ impl Admin {
             out.push(serde_json::json!({
                 "serial": c.serial, "cluster": c.cluster, "namespace": c.namespace, "names": c.names,
                 "not_after": c.not_after, "expires_in_days": (c.not_after - t) / 86400,
-                "revoked": c.revoked, "development_only": c.development_only, "spki_sha256": c.spki_sha256,
+                "revoked": c.revoked, "development_only": c.development_only,
+                "purpose": purpose(&c), "spki_sha256": c.spki_sha256,
             }));
         }
         Ok(serde_json::Value::Array(out))
+    }
+}
+
+/// What a certificate is for, for the inventory: the service's own certificates are told apart
+/// from workloads'.
+fn purpose(c: &crate::sa::CertRecord) -> &'static str {
+    match (c.namespace.as_str(), c.development_only, c.names.is_empty()) {
+        ("fleetca-system", true, _) => "serving certificate (development only)",
+        ("fleetca-system", false, true) => "OCSP responder",
+        ("fleetca-system", false, false) => "serving certificate",
+        _ => "workload",
     }
 }
 
