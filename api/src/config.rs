@@ -229,3 +229,63 @@ impl Config {
         self.data_dir.join("admin.token")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+data_dir = "data"
+root_cert = "root.pem"
+[server]
+listen = "127.0.0.1:8443"
+external_url = "https://127.0.0.1:8443"
+dns_name = "fleetca.example.org"
+tls_cluster = "svc"
+[hsm]
+pin_env = "PIN"
+"#;
+
+    fn load(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("fleetca.toml");
+        std::fs::write(&path, text).expect("write");
+        Config::load(&path)
+    }
+
+    fn err(text: &str) -> String {
+        format!("{:#}", load(text).expect_err("must be refused"))
+    }
+
+    #[test]
+    fn good_config_loads_with_defaults_and_relative_paths() {
+        let c = load(GOOD).expect("loads");
+        assert!(c.data_dir.ends_with("data") && c.data_dir.is_absolute());
+        assert_eq!(c.issuance.max_days, 90);
+        assert_eq!(c.hsm.token, "fleetca-issuing");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert!(err(&GOOD.replace("listen =", "listn =")).contains("listn"));
+        assert!(err(&GOOD.replace("dns_name = \"fleetca.example.org\"", "")).contains("dns_name"));
+        assert!(
+            err(&GOOD.replace("https://127.0.0.1:8443", "http://127.0.0.1:8443"))
+                .contains("server.external_url")
+        );
+        assert!(err(&GOOD.replace("fleetca.example.org", "localhost")).contains("server.dns_name"));
+        assert!(
+            err(&GOOD.replace("127.0.0.1:8443\"\nexternal", "nowhere\"\nexternal"))
+                .contains("listen")
+        );
+        assert!(err(&format!("{GOOD}\n[issuance]\ndefault_days = 100\nmax_days = 90\ncluster_domain = \"cluster.local\"\n")).contains("issuance.default_days"));
+        let missing = format!(
+            "{:#}",
+            Config::load(Path::new("/nonexistent/fleetca.toml")).expect_err("missing")
+        );
+        assert!(
+            missing.contains("cannot read config /nonexistent/fleetca.toml"),
+            "{missing}"
+        );
+    }
+}
