@@ -182,6 +182,17 @@ pub fn check_dns_syntax(name: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// A cluster name: one DNS label (it appears in URLs, key labels and file names).
+pub fn is_cluster_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 fn under(name: &str, suffix: &str) -> bool {
     name == suffix
         || name

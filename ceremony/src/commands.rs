@@ -293,16 +293,6 @@ fn ensure_clean(findings: &[lint::Finding]) -> Result<()> {
     Ok(())
 }
 
-fn valid_cluster_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-}
-
 /// Asks on stderr and reads one line from stdin; only the exact word `yes` confirms. With no
 /// terminal and no input (a script that forgot `--yes`), this reads EOF and refuses.
 fn confirm(prompt: &str) -> Result<bool> {
@@ -317,7 +307,7 @@ fn sign_intermediate(g: &Global, a: &SignArgs) -> Result<()> {
     operator(g)?;
     let mut state = State::load(&g.dir)?;
     ensure!(
-        valid_cluster_name(&a.cluster),
+        fleetca::policy::is_cluster_name(&a.cluster),
         "cluster name {:?} must be 1-63 lower-case letters, digits or '-'",
         a.cluster
     );

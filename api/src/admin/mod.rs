@@ -90,13 +90,7 @@ pub enum Selector {
 /// Why a cluster name is refused.
 pub fn check_cluster_name(name: &str) -> Result<()> {
     ensure!(
-        !name.is_empty()
-            && name.len() <= 63
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !name.starts_with('-')
-            && !name.ends_with('-'),
+        fleetca::policy::is_cluster_name(name),
         "cluster name {name:?} must be 1-63 lower-case letters, digits or '-'"
     );
     Ok(())
