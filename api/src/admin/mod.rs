@@ -423,19 +423,25 @@ impl Admin {
             matches!(reason, 0..=5 | 9),
             "reason {reason} is not one fleetca revokes with (0-5, 9)"
         );
-        let all: Vec<crate::sa::CertRecord> = self
-            .store
-            .list::<crate::sa::CertRecord>("")?
-            .into_iter()
-            .filter(|c| !c.der.0.is_empty())
-            .collect();
-        let matching: Vec<&crate::sa::CertRecord> = match selector {
+        // A serial is a key lookup; the other selectors scan the inventory.
+        let all: Vec<crate::sa::CertRecord> = match selector {
             Selector::Serial(s) => {
                 let s = fleetca::serial::Serial::from_hex(s)?.to_hex();
-                let found: Vec<_> = all.iter().filter(|c| c.serial == s).collect();
-                ensure!(!found.is_empty(), "no certificate with serial {s}");
-                found
+                let found = self
+                    .store
+                    .load::<crate::sa::CertRecord>(&s)?
+                    .filter(|c| !c.der.0.is_empty());
+                vec![found.ok_or_else(|| anyhow!("no certificate with serial {s}"))?]
             }
+            _ => self
+                .store
+                .list::<crate::sa::CertRecord>("")?
+                .into_iter()
+                .filter(|c| !c.der.0.is_empty())
+                .collect(),
+        };
+        let matching: Vec<&crate::sa::CertRecord> = match selector {
+            Selector::Serial(_) => all.iter().collect(),
             Selector::Key(h) => all
                 .iter()
                 .filter(|c| c.spki_sha256.eq_ignore_ascii_case(h))
