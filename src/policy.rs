@@ -117,17 +117,32 @@ impl Refusal {
     }
 }
 
-/// True for loopback and unspecified addresses, including IPv4-mapped IPv6 forms.
+/// True for loopback and unspecified addresses, including the IPv6 forms that embed an IPv4
+/// address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`)
+/// and all of 0.0.0.0/8 ("this network").
 pub fn ip_is_loopback_or_unspecified(ip: &IpAddr) -> bool {
+    let v4 = |a: std::net::Ipv4Addr| a.is_loopback() || a.octets()[0] == 0;
     match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified(),
+        IpAddr::V4(a) => v4(*a),
         IpAddr::V6(v6) => {
+            let o = v6.octets();
+            let tail = std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+            let nat64 = o[..12] == [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
+            let compatible = o[..12] == [0; 12];
             v6.is_loopback()
                 || v6.is_unspecified()
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_unspecified())
+                || v6.to_ipv4_mapped().is_some_and(v4)
+                || ((compatible || nat64) && v4(tail))
         }
+    }
+}
+
+/// True for addresses that never name a workload: link-local (169.254.0.0/16, fe80::/10),
+/// multicast and broadcast. Ordering them would only make the validator probe the network.
+pub fn ip_is_not_a_host(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_link_local() || a.is_multicast() || a.is_broadcast(),
+        IpAddr::V6(v6) => v6.is_multicast() || (v6.segments()[0] & 0xffc0) == 0xfe80,
     }
 }
 
@@ -232,6 +247,11 @@ pub fn check(
             if ip_is_loopback_or_unspecified(ip) {
                 return Err(Refusal::Loopback(ip.to_string()));
             }
+            if ip_is_not_a_host(ip) {
+                return Err(Refusal::Malformed(format!(
+                    "{ip} is a link-local, multicast or broadcast address, not a workload's"
+                )));
+            }
             if constraints
                 .excluded_ip
                 .iter()
@@ -255,6 +275,14 @@ pub fn check(
                 };
             }
             check_dns_syntax(name)?;
+            // A name whose last label is numeric or hex (`127.1`, `0x7f.1`) is an address in
+            // disguise that resolvers accept (RFC 3696 §2): never a DNS name.
+            let last = name.rsplit('.').next().unwrap_or("");
+            if last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x") {
+                return Err(Refusal::Malformed(format!(
+                    "{name} is not a DNS name: its last label is numeric"
+                )));
+            }
             let base = name.strip_prefix("*.").unwrap_or(name);
             let wildcard = base.len() != name.len();
             if !base.contains('.') {

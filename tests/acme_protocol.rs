@@ -1082,3 +1082,66 @@ fn every_account_key_algorithm_registers_and_issues() {
         assert_eq!(pem_chain(&pem).len(), 2, "{alg:?}");
     }
 }
+
+/// Two finalizes of one ready order sent at the same moment: exactly one signs; the other
+/// gets orderNotReady (the ready → processing step is a compare-and-swap).
+#[test]
+fn concurrent_finalizes_issue_one_certificate() {
+    let f = started();
+    let mut c = account(&f, Alg::Es256);
+    let (order_url, o) = c.order_dns(&[IN_SCOPE]);
+    assert_eq!(o["status"], "ready", "{o}");
+    let finalize = o["finalize"].as_str().expect("finalize").to_string();
+    let key = csr_key();
+    let body = json!({ "csr": b64(csr(&key, None, &[IN_SCOPE], &[])) }).to_string();
+    // Two JWS bodies, each with its own fresh nonce, sent from two threads.
+    let bodies: Vec<String> = (0..2)
+        .map(|_| {
+            let h = c.protected(&finalize);
+            jws(&c.key, &h, body.as_bytes()).to_string()
+        })
+        .collect();
+    let agent = raw_agent(&f);
+    let results: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = bodies
+            .iter()
+            .map(|b| {
+                let agent = agent.clone();
+                let url = finalize.clone();
+                s.spawn(move || {
+                    let r = agent
+                        .post(&url)
+                        .header("Content-Type", "application/jose+json")
+                        .send(b.as_bytes())
+                        .expect("send");
+                    r.status().as_u16()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(
+        results.iter().filter(|s| **s == 200).count(),
+        1,
+        "exactly one finalize succeeds: {results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|s| **s == 403).count(),
+        1,
+        "the other is orderNotReady: {results:?}"
+    );
+    let done = c.poll_order(&order_url).json();
+    assert_eq!(done["status"], "valid", "{done}");
+    let inv = ok(&mut f.fleetca(&["inventory", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&inv).expect("json");
+    let issued = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["names"].to_string().contains(IN_SCOPE))
+        .count();
+    assert_eq!(issued, 1, "one certificate, not two: {inv}");
+}

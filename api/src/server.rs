@@ -130,7 +130,14 @@ async fn serve_https(addr: SocketAddr, tls: rustls::ServerConfig, app: axum::Rou
             else {
                 return;
             };
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            // Slow clients may not hold connections forever (slowloris): headers must arrive
+            // within 10 s.
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10));
+            let _ = builder
                 .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
                 .await;
         });

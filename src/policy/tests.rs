@@ -135,3 +135,23 @@ fn syntax() {
     }
     assert!(matches!(dns("10.0.0.1"), Err(Refusal::Malformed(_))));
 }
+
+#[test]
+fn addresses_in_disguise_are_refused() {
+    for a in ["::7f00:1", "64:ff9b::7f00:1", "0.1.2.3", "::ffff:0.0.0.1"] {
+        assert!(matches!(ip(a), Err(Refusal::Loopback(_))), "{a}");
+    }
+    for a in [
+        "169.254.169.254",
+        "fe80::1",
+        "224.0.0.1",
+        "255.255.255.255",
+        "ff02::1",
+    ] {
+        assert!(matches!(ip(a), Err(Refusal::Malformed(_))), "{a}");
+    }
+    for n in ["127.1", "0x7f.1", "app.cluster1.0x1"] {
+        assert!(dns(n).is_err(), "{n}");
+    }
+    assert_eq!(ip("192.0.2.10"), Ok(Authorization::NeedsChallenge));
+}

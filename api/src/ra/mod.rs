@@ -447,6 +447,13 @@ impl Ra {
                 "notAfter is in the past",
             ));
         }
+        // No backdating beyond clock skew, and no certificates that start far in the future.
+        if start < t - 3600 || start > t + 30 * 86400 {
+            return Err(RaError::new(
+                ProblemType::Malformed,
+                "notBefore must be between an hour ago and 30 days from now",
+            ));
+        }
 
         let mut authz_ids = Vec::new();
         for (id, auth) in ids.iter().zip(auths) {
@@ -689,6 +696,12 @@ impl Ra {
         result: std::result::Result<(), crate::va::ValidationError>,
     ) -> Result<()> {
         let mut a = self.load_authz(authz_id)?;
+        // A late result never revives an authorization that was deactivated or expired while
+        // the validation ran.
+        if a.status != Status::Pending {
+            info!(authz = %a.id, status = ?a.status, "validation result ignored: the authorization is no longer pending");
+            return Ok(());
+        }
         let t = now();
         if let Some(c) = a.challenges.iter_mut().find(|c| c.id == chall_id) {
             match &result {
@@ -742,8 +755,32 @@ impl Ra {
             .cluster(&order.cluster)
             .ok_or_else(|| RaError::new(ProblemType::ServerInternal, "cluster is not active"))?;
         let req = self.leaf_request(acct, &ca, &order, csr_der)?;
+        // ready -> processing exactly once: two concurrent finalizes of one order must not both
+        // sign (compare-and-swap on the stored record).
+        let before = self
+            .store
+            .get(Table::Orders, &order.id)?
+            .ok_or_else(|| RaError::new(ProblemType::ServerInternal, "order vanished"))?;
+        let stored: OrderRecord = serde_json::from_slice(&before)
+            .map_err(|_| RaError::new(ProblemType::ServerInternal, "corrupt order"))?;
+        if stored.status != Status::Ready {
+            return Err(RaError::new(
+                ProblemType::OrderNotReady,
+                format!("the order is {:?}, not ready", stored.status).to_lowercase(),
+            ));
+        }
         order.status = Status::Processing;
-        self.store.save(&order)?;
+        let after = serde_json::to_vec(&order)
+            .map_err(|_| RaError::new(ProblemType::ServerInternal, "encode"))?;
+        if !self
+            .store
+            .compare_and_swap(Table::Orders, &order.id, Some(&before), after)?
+        {
+            return Err(RaError::new(
+                ProblemType::OrderNotReady,
+                "the order is being finalized by another request",
+            ));
+        }
         self.store.flush()?;
 
         let ra = Arc::clone(self);

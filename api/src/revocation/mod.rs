@@ -520,7 +520,10 @@ impl Revocation {
             )
             .map_err(internal)?,
         );
-        if nonce.is_none() {
+        // Only certificates this service issued are cached: the cache is then bounded by the
+        // inventory (times the few CertID encodings), and nobody can grow it with made-up
+        // serials. `unknown` answers are signed each time.
+        if nonce.is_none() && status != CertStatus::Unknown {
             if let Ok(mut cache) = self.cache.write() {
                 cache.insert(
                     cert_id.as_der().to_vec(),

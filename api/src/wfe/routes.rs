@@ -233,9 +233,12 @@ impl Wfe {
             }
         };
         let signed = SignedRequest::parse(&bytes)?;
-        self.nonces.redeem(signed.nonce()).map_err(Problem::from)?;
         signed.check_url(&self.url(cluster, path))?;
-        match (&signed.header().key, mode) {
+        // The nonce is redeemed only once the signature has verified, so nobody can burn
+        // nonces (and move the replay window) with unsigned junk; a bad nonce on a good
+        // signature is still badNonce.
+        let nonce = signed.nonce().to_string();
+        let authed: Result<Authed> = match (&signed.header().key, mode) {
             (RequestKey::Jwk(_), KeyMode::Jwk | KeyMode::Either) => {
                 let req = signed.verify_with_embedded_jwk()?;
                 Ok(Authed { req, account: None })
@@ -271,7 +274,10 @@ impl Wfe {
                 "this request must be signed with the account's kid, not a jwk",
             )
             .into()),
-        }
+        };
+        let authed = authed?;
+        self.nonces.redeem(&nonce).map_err(Problem::from)?;
+        Ok(authed)
     }
 
     /// A request signed by an account (`kid`), and that account.
