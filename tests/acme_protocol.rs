@@ -1136,7 +1136,7 @@ fn concurrent_finalizes_issue_one_certificate() {
     let done = c.poll_order(&order_url).json();
     assert_eq!(done["status"], "valid", "{done}");
     let inv = ok(&mut f.fleetca(&["inventory", "--json"]));
-    let v: serde_json::Value = serde_json::from_str(&inv).expect("json");
+    let v: Value = serde_json::from_str(&inv).expect("json");
     let issued = v
         .as_array()
         .expect("array")
