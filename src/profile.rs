@@ -64,23 +64,42 @@ pub fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
     )
 }
 
+/// What every profile starts from: the validity (which must be non-empty), the serial, and the
+/// SKI computed from the subject's key.
+fn base(
+    what: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    serial: &Serial,
+    spki_der: &[u8],
+) -> Result<CertificateParams, Error> {
+    if not_after <= not_before {
+        return Err(Error::Profile(format!(
+            "{what} notAfter must be after notBefore"
+        )));
+    }
+    let mut p = CertificateParams::default();
+    p.not_before = not_before;
+    p.not_after = not_after;
+    p.serial_number = Some(serial.to_rcgen());
+    p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
+    Ok(p)
+}
+
 impl RootProfile {
     /// rcgen parameters for the root whose key is `spki_der`: CA with no pathLen,
     /// keyCertSign + cRLSign critical, SKI, no AKI (self-signed).
     pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
-        if self.not_after <= self.not_before {
-            return Err(Error::Profile(
-                "root notAfter must be after notBefore".into(),
-            ));
-        }
-        let mut p = CertificateParams::default();
+        let mut p = base(
+            "root",
+            self.not_before,
+            self.not_after,
+            &self.serial,
+            spki_der,
+        )?;
         p.distinguished_name = name(&self.common_name, self.organization.as_deref());
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        p.not_before = self.not_before;
-        p.not_after = self.not_after;
-        p.serial_number = Some(self.serial.to_rcgen());
-        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
         p.use_authority_key_identifier_extension = false;
         Ok(p)
     }
@@ -235,12 +254,13 @@ impl IntermediateProfile {
     /// digitalSignature (critical; digitalSignature lets it sign OCSP responses itself),
     /// SKI, AKI copied from the issuer, name constraints (critical), CDP and AIA.
     pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
-        if self.not_after <= self.not_before {
-            return Err(Error::Profile(
-                "intermediate notAfter must be after notBefore".into(),
-            ));
-        }
-        let mut p = CertificateParams::default();
+        let mut p = base(
+            "intermediate",
+            self.not_before,
+            self.not_after,
+            &self.serial,
+            spki_der,
+        )?;
         p.distinguished_name = name(&self.common_name, self.organization.as_deref());
         p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         p.key_usages = vec![
@@ -248,10 +268,6 @@ impl IntermediateProfile {
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
         ];
-        p.not_before = self.not_before;
-        p.not_after = self.not_after;
-        p.serial_number = Some(self.serial.to_rcgen());
-        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
         p.use_authority_key_identifier_extension = true;
         if let Some(url) = &self.crl_url {
             p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
@@ -314,17 +330,18 @@ impl LeafProfile {
     /// RSA), EKU serverAuth + clientAuth, SAN (critical when the subject is empty), AKI, SKI,
     /// CDP and AIA.
     pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
-        if self.not_after <= self.not_before {
-            return Err(Error::Profile(
-                "leaf notAfter must be after notBefore".into(),
-            ));
-        }
         if self.dns_names.is_empty() && self.ip_addresses.is_empty() && self.uris.is_empty() {
             return Err(Error::Profile(
                 "a leaf needs at least one subjectAltName".into(),
             ));
         }
-        let mut p = CertificateParams::default();
+        let mut p = base(
+            "leaf",
+            self.not_before,
+            self.not_after,
+            &self.serial,
+            spki_der,
+        )?;
         p.distinguished_name = DistinguishedName::new();
         if let Some(cn) = &self.common_name {
             let in_san = self.dns_names.iter().any(|d| d == cn)
@@ -356,10 +373,6 @@ impl LeafProfile {
             rcgen::ExtendedKeyUsagePurpose::ServerAuth,
             rcgen::ExtendedKeyUsagePurpose::ClientAuth,
         ];
-        p.not_before = self.not_before;
-        p.not_after = self.not_after;
-        p.serial_number = Some(self.serial.to_rcgen());
-        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
         p.use_authority_key_identifier_extension = true;
         if let Some(url) = &self.crl_url {
             p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
@@ -402,20 +415,17 @@ impl OcspResponderProfile {
     /// rcgen parameters: CA:FALSE, keyUsage digitalSignature (critical), EKU OCSPSigning,
     /// id-pkix-ocsp-nocheck (NULL, non-critical), AKI, SKI; no CDP/AIA.
     pub fn params(&self, spki_der: &[u8]) -> Result<CertificateParams, Error> {
-        if self.not_after <= self.not_before {
-            return Err(Error::Profile(
-                "responder notAfter must be after notBefore".into(),
-            ));
-        }
-        let mut p = CertificateParams::default();
+        let mut p = base(
+            "responder",
+            self.not_before,
+            self.not_after,
+            &self.serial,
+            spki_der,
+        )?;
         p.distinguished_name = name(&self.common_name, None);
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::OcspSigning];
-        p.not_before = self.not_before;
-        p.not_after = self.not_after;
-        p.serial_number = Some(self.serial.to_rcgen());
-        p.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(spki_der)?);
         p.use_authority_key_identifier_extension = true;
         p.custom_extensions.push(CustomExtension::from_oid_content(
             OID_OCSP_NOCHECK,

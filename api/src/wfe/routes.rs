@@ -586,13 +586,10 @@ async fn new_order(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(&cluster, "new-order", &headers, body, KeyMode::Kid)
+        let (req, acct) = w
+            .with_account(&cluster, "new-order", &headers, body)
             .await?;
-        let acct = a
-            .account
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
-        let payload: NewOrder = a.req.json()?;
+        let payload: NewOrder = req.json()?;
         let mut ids = Vec::new();
         for r in &payload.identifiers {
             ids.push(to_policy(&r.parse().map_err(Problem::from)?));
@@ -746,14 +743,10 @@ async fn key_change(
     body: Body,
 ) -> Response {
     let r = async {
-        let a = w
-            .authenticate(&cluster, "key-change", &headers, body, KeyMode::Kid)
+        let (req, acct) = w
+            .with_account(&cluster, "key-change", &headers, body)
             .await?;
-        let acct = a
-            .account
-            .clone()
-            .ok_or_else(|| Failure::from(Problem::server_internal()))?;
-        let new_key = crate::wfe::key_change::verify_key_change(&a.req)?;
+        let new_key = crate::wfe::key_change::verify_key_change(&req)?;
         let acct =
             w.ra.change_key(acct, &new_key, |id| w.account_url(&cluster, id))?;
         Ok(w.json(
