@@ -87,6 +87,7 @@ fn serving_certificate(
         order_id: None,
         development_only: dev,
         ocsp_responder: false,
+        cancelled: None,
     };
     let cert = ca
         .issue(store, &req)

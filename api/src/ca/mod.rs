@@ -92,6 +92,17 @@ pub struct LeafRequest {
     pub development_only: bool,
     /// True for a delegated OCSP responder certificate (its own profile; only the CN is used).
     pub ocsp_responder: bool,
+    /// Set by the RA when it has given up on this issuance (timeout): the CA then neither
+    /// signs nor stores, so no certificate exists that its order does not show.
+    pub cancelled: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl LeafRequest {
+    fn is_cancelled(&self) -> bool {
+        self.cancelled
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 /// Reads the intermediate's name constraints for policy.
@@ -285,6 +296,11 @@ impl ClusterCa {
         if req.account_id.is_some() {
             test_hooks::before_signing()?;
         }
+        if req.is_cancelled() {
+            return Err(CaError::Internal(
+                "issuance cancelled before signing".into(),
+            ));
+        }
         let rcgen_signer =
             RcgenSigner::new(self.signer.as_ref()).map_err(|e| CaError::Internal(e.to_string()))?;
         let issuer = rcgen::Issuer::from_ca_cert_der(&self.cert_der.clone().into(), &rcgen_signer)
@@ -312,6 +328,11 @@ impl ClusterCa {
             .verify(&tbs, sig)
             .map_err(|e| CaError::Signer(format!("signature does not verify: {e}")))?;
 
+        if req.is_cancelled() {
+            return Err(CaError::Internal(
+                "issuance cancelled after signing; not stored".into(),
+            ));
+        }
         // 4. Durable before anyone hears of it.
         record.der = Der(cert.der().to_vec());
         store.save(&record)?;

@@ -788,6 +788,9 @@ impl Ra {
         let task = tokio::spawn(async move {
             let ca2 = Arc::clone(&ca);
             let store = Arc::clone(&ra.store);
+            let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut req = req;
+            req.cancelled = Some(Arc::clone(&cancel));
             let job = tokio::task::spawn_blocking(move || ca2.issue(store.as_ref(), &req));
             let outcome = match tokio::time::timeout(ISSUANCE_TIMEOUT, job).await {
                 Ok(Ok(r)) => r.map_err(|e| match e {
@@ -804,10 +807,14 @@ impl Ra {
                     ProblemType::ServerInternal,
                     format!("issuance task failed: {join}"),
                 )),
-                Err(_) => Err(RaError::new(
-                    ProblemType::ServerInternal,
-                    "signing timed out; create a new order to retry",
-                )),
+                Err(_) => Err({
+                    // The blocking job cannot be stopped, but it will neither sign nor store.
+                    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+                    RaError::new(
+                        ProblemType::ServerInternal,
+                        "signing timed out; create a new order to retry",
+                    )
+                }),
             };
             ra.finish_order(&order_id, outcome)
         });
@@ -956,6 +963,7 @@ impl Ra {
             order_id: Some(order.id.clone()),
             development_only: false,
             ocsp_responder: false,
+            cancelled: None,
         })
     }
 

@@ -245,6 +245,7 @@ impl Revocation {
                     order_id: None,
                     development_only: false,
                     ocsp_responder: true,
+                    cancelled: None,
                 };
                 let cert = ca.issue(self.store.as_ref(), &req).map_err(internal)?;
                 info!(cluster = %ca.name, serial = %cert.serial, "delegated OCSP responder certificate issued");
