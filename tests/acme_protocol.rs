@@ -1145,3 +1145,72 @@ fn concurrent_finalizes_issue_one_certificate() {
         .count();
     assert_eq!(issued, 1, "one certificate, not two: {inv}");
 }
+
+/// The serial of a leaf, as lower-case hex without separators.
+fn serial_hex(leaf_der: &[u8]) -> String {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf_der).expect("leaf");
+    cert.tbs_certificate
+        .raw_serial_as_string()
+        .replace(':', "")
+        .to_lowercase()
+}
+
+/// A revoked certificate stays on the CRL until it expires, then leaves it (RFC 5280 §3.3),
+/// so CRLs do not grow forever.
+#[test]
+fn expired_revoked_certificates_leave_the_crl() {
+    let f = started();
+    let mut c = account(&f, Alg::Es256);
+    // A certificate that expires in 3 seconds.
+    let not_after = (time::OffsetDateTime::now_utc() + time::Duration::seconds(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let url = c.url("newOrder");
+    let r = c.post(
+        &url,
+        Some(&json!({"identifiers": [{"type": "dns", "value": IN_SCOPE}], "notAfter": not_after})),
+    );
+    let o = r.expect(201);
+    let order_url = r.location().to_string();
+    let key = csr_key();
+    let pem = c.finalize_and_download(&order_url, &o, &csr(&key, None, &[IN_SCOPE], &[]));
+    let short = serial_hex(&pem_chain(&pem).remove(0));
+    let (_, long_der) = issue(&mut c, &[IN_SCOPE], &csr_key());
+    let long = serial_hex(&long_der);
+
+    let agent = f.agent();
+    let crl_url = format!("http://127.0.0.1:{}/crl/cluster1.crl", f.public_port);
+    let crl_has = |serial: &str| -> bool {
+        let body = agent
+            .get(&crl_url)
+            .call()
+            .expect("crl")
+            .into_body()
+            .read_to_vec()
+            .expect("body");
+        let bytes = hex::decode(serial).expect("hex");
+        body.windows(bytes.len()).any(|w| w == bytes.as_slice())
+    };
+    let wait_for = |what: &dyn Fn() -> bool| {
+        (0..50).any(|_| {
+            what() || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                false
+            }
+        })
+    };
+
+    ok(&mut f.fleetca(&["revoke", "--serial", &short, "--reason", "keyCompromise"]));
+    assert!(
+        wait_for(&|| crl_has(&short)),
+        "the revoked, unexpired certificate is on the CRL"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    // The next CRL (signed for another revocation) no longer lists the expired one.
+    ok(&mut f.fleetca(&["revoke", "--serial", &long, "--reason", "superseded"]));
+    assert!(
+        wait_for(&|| crl_has(&long)),
+        "the new revocation is on the CRL"
+    );
+    assert!(!crl_has(&short), "the expired certificate has left the CRL");
+}

@@ -97,6 +97,10 @@ fn ts(t: i64) -> OffsetDateTime {
 struct RevokedEntry {
     time: i64,
     reason: u8,
+    /// The certificate's notAfter: once it has passed, the entry leaves the CRL (RFC 5280
+    /// §3.3 — an expired certificate needs no revocation status), so CRLs do not grow forever.
+    #[serde(default)]
+    not_after: Option<i64>,
 }
 
 struct Responder {
@@ -282,6 +286,7 @@ impl Revocation {
         self.store
             .put(Table::Meta, &key, number.to_string().into_bytes())?;
         self.store.flush()?;
+        let t = now();
         let mut revoked = Vec::new();
         for (k, v) in self
             .store
@@ -293,6 +298,9 @@ impl Revocation {
             let Ok(e) = serde_json::from_slice::<RevokedEntry>(&v) else {
                 continue;
             };
+            if e.not_after.is_some_and(|na| na < t) {
+                continue;
+            }
             let serial = Serial::from_hex(serial).map_err(internal)?;
             revoked.push(fleetca::crl::RevokedCert {
                 serial,
@@ -302,7 +310,6 @@ impl Revocation {
         }
         let issuer =
             fleetca::crl::CrlIssuer::from_certificate_der(&ca.cert_der).map_err(internal)?;
-        let t = now();
         let params = fleetca::crl::CrlParams {
             issuer: &issuer,
             key_type: ca.signer().key_type(),
@@ -354,7 +361,12 @@ impl Revocation {
             }
             rec.revoked = Some(RevocationRecord { time: t, reason });
             self.store.save(&rec)?;
-            let entry = serde_json::to_vec(&RevokedEntry { time: t, reason }).map_err(internal)?;
+            let entry = serde_json::to_vec(&RevokedEntry {
+                time: t,
+                reason,
+                not_after: Some(rec.not_after),
+            })
+            .map_err(internal)?;
             self.store.put(
                 Table::Meta,
                 &format!("revoked/{}/{}", rec.cluster, rec.serial),
