@@ -7,13 +7,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 dir=${1:-./quickstart}
+https_port=${FLEETCA_QS_HTTPS_PORT:-8443}
+# Refuse before touching anything: a server already on the port may be a previous quick start's.
+if curl -s -o /dev/null -k "https://127.0.0.1:$https_port/" 2>/dev/null; then
+  echo "quickstart: something already listens on 127.0.0.1:$https_port (a running fleetca serve?); stop it or set FLEETCA_QS_HTTPS_PORT" >&2
+  exit 1
+fi
 if [ -e "$dir" ]; then
   [ -e "$dir/.fleetca-quickstart" ] || { echo "quickstart: $dir exists and is not a quick-start directory" >&2; exit 1; }
   rm -rf "$dir"
 fi
 mkdir -p "$dir" && touch "$dir/.fleetca-quickstart"
 dir=$(cd "$dir" && pwd)
-https_port=${FLEETCA_QS_HTTPS_PORT:-8443}
 public_port=${FLEETCA_QS_HTTP_PORT:-8080}
 http01_port=${FLEETCA_QS_HTTP01_PORT:-5002}
 step() { printf '\n== %s\n' "$*"; }
@@ -74,10 +79,6 @@ fleetca cluster import fleetca-service --cert "$dir/ceremony/intermediates/fleet
 "${ceremony[@]}" crl
 
 step "the server on https://127.0.0.1:$https_port (log: $dir/serve.log)"
-if curl -s -o /dev/null "https://127.0.0.1:$https_port/" -k 2>/dev/null; then
-  echo "quickstart: something already listens on 127.0.0.1:$https_port; stop it or set FLEETCA_QS_HTTPS_PORT" >&2
-  exit 1
-fi
 fleetca serve > "$dir/serve.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true' EXIT
@@ -89,6 +90,8 @@ done
 kill -0 $server_pid 2>/dev/null || { echo "quickstart: fleetca serve exited" >&2; cat "$dir/serve.log"; exit 1; }
 
 step "an ACME account for namespace payments (EAB) and its cert-manager Issuer"
+# The EAB HMAC keys below are secrets: keep the files private.
+umask 077
 fleetca account new --cluster cluster1 --namespace payments --json > "$dir/account.json"
 kid=$(sed -n 's/.*"kid": "\([^"]*\)".*/\1/p' "$dir/account.json")
 hmac=$(sed -n 's/.*"hmac_key": "\([^"]*\)".*/\1/p' "$dir/account.json")
@@ -118,7 +121,7 @@ crls() {
 ocsp | tee "$dir/ocsp-before.txt"; grep -q "leaf.pem: good" "$dir/ocsp-before.txt"
 crls | tee "$dir/crl-before.txt"; grep -q "leaf.pem: OK" "$dir/crl-before.txt"
 
-step "revoke it (fleetca revoke), and see OCSP and the CRL say so"
+step "revoke it (fleetca revoke), and see OCSP and the CRL say so (the 'error 23 ... certificate revoked' below is the expected result)"
 serial=$(openssl x509 -in "$dir/leaf.pem" -noout -serial | cut -d= -f2)
 fleetca revoke --serial "$serial" --reason keyCompromise
 sleep 1
@@ -137,6 +140,8 @@ cat <<DONE
   issued certificate      $crt (+ .key, .issuer.crt)
   cert-manager Issuer     $dir/issuer-payments.yaml (for a second EAB key)
   SoftHSM                 $dir/softhsm/softhsm2.conf (PINs in $dir/softhsm/*.pin)
+The certificate lego got was revoked at the end, to show revocation reaching OCSP and the CRL.
 The server is stopped on exit; run it again with:
-  SOFTHSM2_CONF=$dir/softhsm/softhsm2.conf FLEETCA_CONFIG=$dir/fleetca.toml fleetca serve
+  export PATH=$PWD/target/release:\$PATH SOFTHSM2_CONF=$dir/softhsm/softhsm2.conf FLEETCA_CONFIG=$dir/fleetca.toml
+  fleetca serve
 DONE

@@ -39,6 +39,21 @@ fn lego_issues_verified_certificates_and_refusals_name_the_fix() {
     let mut f = Fleet::new();
     f.start();
     let eab = f.account("payments", &[]);
+    // A suffix the intermediate's name constraints forbid is refused when the key is minted.
+    let out = fails(&mut f.fleetca(&[
+        "account",
+        "new",
+        "--cluster",
+        "cluster1",
+        "--namespace",
+        "payments",
+        "--suffix",
+        "example.com",
+    ]));
+    assert!(
+        out.contains("outside cluster cluster1's name constraints"),
+        "{out}"
+    );
 
     // In-scope name: authorised by the binding (no challenge), chain verifies, pkilint clean.
     let out = ok(&mut lego(
@@ -157,6 +172,18 @@ fn lego_issues_verified_certificates_and_refusals_name_the_fix() {
             .iter()
             .any(|c| c["development_only"] == true),
         "the serving certificate is marked: {inv}"
+    );
+
+    // SIGTERM: a clean exit that removes the admin socket.
+    let status = f.terminate();
+    assert!(
+        status.success(),
+        "fleetca serve exits 0 on SIGTERM: {status:?}\n{}",
+        f.log()
+    );
+    assert!(
+        !f.dir().join("data/admin.sock").exists(),
+        "the admin socket is removed"
     );
 }
 

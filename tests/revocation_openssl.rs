@@ -1328,7 +1328,8 @@ fn revoke_by_key_name_and_cluster_across_two_clusters() {
             .as_bytes(),
     )
     .to_hex();
-    let prefix = format!("fleetca-ceremony revoke --serial {int2}");
+    // The command to paste at the ceremony (with the ceremony's own --dir, --operator, --pin-file).
+    let prefix = format!("fleetca-ceremony --dir CEREMONY-DIR --operator NAME --pin-file ROOT-PIN-FILE revoke --serial {int2}");
     let v = revoke_json(
         &f,
         &[

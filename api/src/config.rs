@@ -92,7 +92,7 @@ fn default_token() -> String {
 
 /// Leaf certificate settings.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct IssuanceConfig {
     /// Lifetime when the order does not ask for one.
     pub default_days: i64,
@@ -114,7 +114,7 @@ impl Default for IssuanceConfig {
 
 /// http-01 validation settings.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ChallengeConfig {
     /// Port the validator connects to (80 in production; a loopback port in tests).
     pub http01_port: u16,
@@ -263,6 +263,14 @@ pin_env = "PIN"
         assert!(c.data_dir.ends_with("data") && c.data_dir.is_absolute());
         assert_eq!(c.issuance.max_days, 90);
         assert_eq!(c.hsm.token, "fleetca-issuing");
+    }
+
+    #[test]
+    fn partial_tables_keep_their_other_defaults() {
+        let c = load(&format!("{GOOD}\n[issuance]\nmax_days = 120\n[challenges]\n[challenges.resolve]\n\"a.example.org\" = \"127.0.0.1\"\n")).expect("loads");
+        assert_eq!((c.issuance.default_days, c.issuance.max_days), (90, 120));
+        assert_eq!(c.issuance.cluster_domain, "cluster.local");
+        assert_eq!(c.challenges.http01_port, 80);
     }
 
     #[test]

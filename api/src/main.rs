@@ -173,6 +173,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,cryptoki=off".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -307,7 +308,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Revoke(a) => {
             let reason = fleetca_api::revocation::parse_reason(&a.reason)
-                .with_context(|| format!("unknown reason {:?}", a.reason))?;
+                .with_context(|| format!("unknown reason {:?}; use unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation or privilegeWithdrawn", a.reason))?;
             let t = a.target;
             let selector = if let Some(s) = t.serial {
                 admin::Selector::Serial(s)
@@ -337,6 +338,9 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let verb = if a.dry_run { "would revoke" } else { "revoked" };
+                if v["certificates"].as_array().is_none_or(|c| c.is_empty()) {
+                    println!("no certificate matches; nothing revoked");
+                }
                 for c in v["certificates"].as_array().into_iter().flatten() {
                     let state = if c["already_revoked"] == true {
                         "already revoked"

@@ -26,7 +26,7 @@ pub fn open_store(config: &Config) -> Result<Arc<SledStore>> {
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     match SledStore::open(&config.store_path()) {
         Ok(s) => Ok(Arc::new(s)),
-        Err(StoreError::Locked(p)) => bail!("the store {p} is in use by another process (is `fleetca serve` running, with its admin socket missing?)"),
+        Err(StoreError::Locked(p)) => bail!("the store {p} is in use by another process (is another `fleetca serve` running on this data_dir?)"),
         Err(e) => Err(anyhow!(e)),
     }
 }
@@ -256,10 +256,27 @@ pub async fn serve(config: Config) -> Result<()> {
         r = serve_https(config.server.listen, tls, app) => r,
         r = admin_task => r.map_err(|e| anyhow!(e))?,
         r = public_wait => r,
-        _ = tokio::signal::ctrl_c() => {
+        _ = shutdown_signal() => {
             info!("shutting down");
             store.flush().map_err(|e| anyhow!(e))?;
+            let _ = std::fs::remove_file(config.admin_socket());
             Ok(())
         }
+    }
+}
+
+/// SIGINT or SIGTERM (what `kill` and service managers send).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
     }
 }

@@ -347,3 +347,17 @@ impl Fleet {
         }
     }
 }
+
+impl Fleet {
+    /// Stops the server with SIGTERM, as a service manager would, and returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        child.wait().expect("wait")
+    }
+}

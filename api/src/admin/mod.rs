@@ -387,10 +387,25 @@ impl Admin {
                 && !namespace.contains('.'),
             "namespace {namespace:?} is not a Kubernetes namespace name"
         );
+        // A suffix the intermediate's name constraints forbid could never be used: refuse it now.
+        let permitted = match &rec.cert_der {
+            Some(der) => {
+                crate::ca::constraints_of(&fleetca::lint::parse(&der.0)?)
+                    .0
+                    .permitted_dns
+            }
+            None => vec![],
+        };
         for s in &suffixes {
             ensure!(
                 fleetca::policy::check_dns_syntax(s).is_ok() && s.contains('.'),
                 "suffix {s:?} must be a fully-qualified DNS name"
+            );
+            let under = |p: &String| s == p || s.ends_with(&format!(".{p}"));
+            ensure!(
+                permitted.is_empty() || permitted.iter().any(under),
+                "suffix {s:?} is outside cluster {cluster}'s name constraints ({}); certificates under it could never be issued",
+                permitted.join(", ")
             );
         }
         let kid = random_id().map_err(|e| anyhow!(e.detail))?;
@@ -494,7 +509,7 @@ impl Admin {
                     9 => "privilegeWithdrawn",
                     _ => "unspecified",
                 };
-                let command = format!("fleetca-ceremony revoke --serial {serial} --reason {reason_name} && fleetca-ceremony crl");
+                let command = format!("fleetca-ceremony --dir CEREMONY-DIR --operator NAME --pin-file ROOT-PIN-FILE revoke --serial {serial} --reason {reason_name} && fleetca-ceremony --dir CEREMONY-DIR --operator NAME --pin-file ROOT-PIN-FILE crl");
                 out["ceremony_request"] = serde_json::json!({ "intermediate_serial": serial, "reason": reason_name, "command": command });
                 if !dry_run {
                     let dir = self.config.data_dir.join("ceremony-requests");

@@ -106,7 +106,7 @@ impl LeafRequest {
 }
 
 /// Reads the intermediate's name constraints for policy.
-fn constraints_of(cert: &x509_cert::Certificate) -> (Constraints, Vec<String>) {
+pub fn constraints_of(cert: &x509_cert::Certificate) -> (Constraints, Vec<String>) {
     use der::Decode;
     use x509_cert::ext::pkix::constraints::name::NameConstraints;
     use x509_cert::ext::pkix::name::GeneralName;
