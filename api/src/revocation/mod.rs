@@ -376,9 +376,15 @@ impl Revocation {
         }
         self.store.flush()?;
         // Durable: now make it visible.
-        let gone: HashSet<&str> = done.iter().map(|r| r.serial.as_str()).collect();
-        if let Ok(mut cache) = self.cache.write() {
-            cache.retain(|k, _| !cached_serial_in(k, &gone));
+        // Serials decoded once, not once per cache entry while the write lock is held.
+        let gone: Vec<Vec<u8>> = done
+            .iter()
+            .filter_map(|r| hex::decode(&r.serial).ok())
+            .collect();
+        if !gone.is_empty() {
+            if let Ok(mut cache) = self.cache.write() {
+                cache.retain(|k, _| !cached_serial_in(k, &gone));
+            }
         }
         if let Ok(mut d) = self.dirty.lock() {
             d.extend(done.iter().map(|r| r.cluster.clone()));
@@ -566,10 +572,8 @@ impl Revocation {
 
 /// Whether a cached CertID DER names one of `serials`: the serial INTEGER is the CertID's last
 /// element, so its content is the tail of the DER.
-fn cached_serial_in(cert_id_der: &[u8], serials: &HashSet<&str>) -> bool {
-    serials
-        .iter()
-        .any(|s| hex::decode(s).is_ok_and(|b| cert_id_der.ends_with(&b)))
+fn cached_serial_in(cert_id_der: &[u8], serials: &[Vec<u8>]) -> bool {
+    serials.iter().any(|b| cert_id_der.ends_with(b))
 }
 
 fn internal(e: impl std::fmt::Display) -> RevocationError {

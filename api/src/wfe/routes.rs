@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::BodyExt;
 use time::OffsetDateTime;
-use tracing::warn;
 
 use crate::acme::{
     Account, AccountStatus, AccountUpdate, Authorization, AuthorizationStatus, Challenge,
@@ -785,10 +784,4 @@ async fn revoke_cert(
     }
     .await;
     handle!(w, cluster, r)
-}
-
-/// Logs and renders unexpected failures.
-pub fn internal(e: impl std::fmt::Display) -> Problem {
-    warn!(error = %e, "internal error");
-    Problem::server_internal()
 }
